@@ -166,6 +166,9 @@ class TransformerEncoder(Encoder):
     def from_path(cls, path: str, name: str | None = None, max_length: int = 128, **hub_kwargs):
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+        hf_logging.set_verbosity_error()  # the MLM head / pooler report is noise here
+        hf_logging.disable_progress_bar()
         tok = AutoTokenizer.from_pretrained(path, **hub_kwargs)
         model = AutoModel.from_pretrained(path, dtype=torch.float32, **hub_kwargs)
         model.eval()
@@ -175,6 +178,8 @@ class TransformerEncoder(Encoder):
         if self._fingerprint is None:
             h = hashlib.sha256()
             for k, v in sorted(self.model.state_dict().items()):
+                if k.startswith("pooler."):  # unused by the poolings; random when not in the checkpoint
+                    continue
                 h.update(k.encode())
                 h.update(v.detach().cpu().contiguous().numpy().tobytes())
             self._fingerprint = h.hexdigest()

@@ -48,8 +48,36 @@ PAPER_NUMBERS: dict[tuple[str, str], dict[str, float]] = {
         sts12=57.83, sts13=66.90, sts14=60.90, sts15=75.08, sts16=71.31, stsb=68.24, sickr=63.73),
     ("SimCSE Table 5", "Unsup-SimCSE-BERT-base"): dict(
         sts12=68.40, sts13=82.41, sts14=74.38, sts15=80.91, sts16=78.56, stsb=76.85, sickr=72.23),
+    # Li et al. 2020 (BERT-flow), Table 2, bert-base-uncased rows of "Our Implementation";
+    # "last2avg" is first-last averaging in their code (Su et al. 2021, footnote 2).
+    ("BERT-flow Table 2", "BERT-base (last avg.)"): dict(
+        stsb=47.29, sickr=58.21, sts12=49.07, sts13=55.92, sts14=54.75, sts15=62.75, sts16=65.19),
+    ("BERT-flow Table 2", "BERT-base-last2avg"): dict(
+        stsb=59.04, sickr=63.75, sts12=57.84, sts13=61.95, sts14=62.48, sts15=70.95, sts16=69.81),
+    ("BERT-flow Table 2", "BERT-base-flow (NLI)"): dict(
+        stsb=58.56, sickr=65.44, sts12=59.54, sts13=64.69, sts14=64.66, sts15=72.92, sts16=71.84),
+    ("BERT-flow Table 2", "BERT-base-flow (target)"): dict(
+        stsb=70.72, sickr=63.11, sts12=63.48, sts13=72.14, sts14=68.42, sts15=73.77, sts16=75.37),
+    # Su et al. 2021 (BERT-whitening), Table 1, bert-base rows of "Our implementation".
+    ("BERT-whitening Table 1", "BERT-base-first-last-avg"): dict(
+        stsb=59.04, sts12=57.86, sts13=61.97, sts14=62.49, sts15=70.96, sts16=69.76, sickr=63.75),
+    ("BERT-whitening Table 1", "BERT-base-whitening (NLI)"): dict(
+        stsb=68.19, sts12=61.69, sts13=65.70, sts14=66.02, sts15=75.11, sts16=73.11, sickr=63.60),
+    ("BERT-whitening Table 1", "BERT-base-whitening-256 (NLI)"): dict(
+        stsb=67.51, sts12=61.46, sts13=66.71, sts14=66.17, sts15=74.82, sts16=72.10, sickr=64.90),
+    ("BERT-whitening Table 1", "BERT-base-whitening (target)"): dict(
+        stsb=71.34, sts12=63.62, sts13=73.02, sts14=69.23, sts15=74.52, sts16=72.15, sickr=60.60),
+    ("BERT-whitening Table 1", "BERT-base-whitening-256 (target)"): dict(
+        stsb=71.43, sts12=63.89, sts13=73.76, sts14=69.08, sts15=74.59, sts16=74.40, sickr=62.20),
+    # Gao et al. 2021 (SimCSE), Table C.1: the target variants re-run in the "all" setting.
+    ("SimCSE Table C.1", "BERT-flow (target)"): dict(
+        sts12=53.15, sts13=78.38, sts14=66.02, sts15=62.09, sts16=70.84, stsb=71.70, sickr=61.97),
+    ("SimCSE Table C.1", "BERT-whitening (target)"): dict(
+        sts12=42.88, sts13=77.77, sts14=66.28, sts15=63.60, sts16=67.58, stsb=71.34, sickr=60.40),
 }
-PAPER_SETTINGS = {"SBERT Table 1": "wmean", "SimCSE Table 5": "all"}
+# BERT-flow and BERT-whitening use "wmean", as established by SimCSE, Appendix B (Tables B.1-B.3).
+PAPER_SETTINGS = {"SBERT Table 1": "wmean", "SimCSE Table 5": "all", "BERT-flow Table 2": "wmean",
+                  "BERT-whitening Table 1": "wmean", "SimCSE Table C.1": "all"}
 
 
 def spearman_x100(predicted, gold) -> float:

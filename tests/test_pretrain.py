@@ -1,0 +1,69 @@
+"""The stand-in BERT's corpus cleaning and its pretraining loop (tiny configurations)."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aniso import corpus, pretrain
+
+
+def test_cleaners():
+    assert list(corpus._brown("The/at jury/nn said/vbd ``/`` no/at ''/'' ./.")) == ['The jury said " no ".']
+    assert list(corpus._wikitext(" = Title = \n Homarus gammarus , known as the 5 @-@ 6 kg lobster . \n")) == \
+        ["Homarus gammarus, known as the 5-6 kg lobster."]
+    line = "00005930 03 n 01 dwarf 0 001 @ 00004475 n 0000 | a plant or animal that is atypically small  "
+    assert list(corpus._wordnet(line)) == ["dwarf: a plant or animal that is atypically small"]
+    assert list(corpus._paragraphs("one two three\nfour five\n\nshort\n")) == ["one two three four five"]
+    assert corpus.is_heldout("x") == corpus.is_heldout("x")  # deterministic split
+
+
+def _tiny_cfg(tmp_path, out):
+    c = tmp_path / "corpus"
+    c.mkdir(exist_ok=True)
+    text = "\n".join(f"the cat number {i} sat on the mat and looked at the dog {i % 7} ." for i in range(60))
+    (c / "train.txt").write_text(text + "\n")
+    (c / "heldout.txt").write_text("the dog sat on the cat .\nthe mat looked at the dog .\n" * 3)
+    return pretrain.PretrainConfig(corpus=str(c), out=str(tmp_path / out), hidden_size=16, num_layers=1,
+                                   num_heads=2, intermediate_size=32, max_len=16, batch_size=4,
+                                   warmup_steps=2, total_steps=12, ckpt_every=3, log_every=4,
+                                   eval_every=4, lr=1e-3)
+
+
+def test_masking_rates_and_specials():
+    tok = pretrain.load_tokenizer(pretrain.PretrainConfig())
+    ids = torch.randint(1000, 20000, (64, 128))
+    ids[:, 0], ids[:, -1] = tok.cls_token_id, tok.sep_token_id
+    inputs, chosen, labels = pretrain.mask_tokens(ids, tok, 0.15, torch.Generator().manual_seed(0))
+    assert not chosen[:, 0].any() and not chosen[:, -1].any()
+    assert abs(chosen.float().mean().item() - 0.15 * 126 / 128) < 0.01
+    assert torch.equal(labels, ids[chosen])
+    masked = (inputs[chosen] == tok.mask_token_id).float().mean().item()
+    assert 0.75 < masked < 0.85
+
+
+def test_resume_gives_identical_weights(tmp_path):
+    full = pretrain.train(_tiny_cfg(tmp_path, "full"), progress=False)
+    cfg = _tiny_cfg(tmp_path, "interrupted")
+    pretrain.train(cfg, stop_after=7, progress=False)  # "killed" after step 7; last checkpoint at 6
+    resumed = pretrain.train(cfg, progress=False)
+    for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), k
+    log = [json.loads(l) for l in open(tmp_path / "full" / "log.jsonl")]
+    assert [r["step"] for r in log] == [4, 8, 12] and "heldout_acc" in log[-1]
+    assert np.isfinite(log[-1]["loss"])
+
+
+def test_export_loads_as_encoder(tmp_path):
+    from aniso.encoders import load_encoder
+    cfg = _tiny_cfg(tmp_path, "run")
+    pretrain.train(cfg, progress=False)
+    (tmp_path / "corpus" / "manifest.json").write_text(json.dumps(
+        {"packages": [], "shared": {}, "sources": {"toy": 1}, "train.txt": {"sha256": "x", "words": 1},
+         "heldout.txt": {"sha256": "y", "words": 1}}))
+    dest = tmp_path / "export"
+    pretrain.export(cfg.out, str(dest))
+    enc = load_encoder(str(dest))
+    assert enc.model.dtype == torch.float32
+    assert enc.encode(["a cat"], pooling="mean", cache=False).shape == (1, 16)
+    assert "masked-token accuracy" in (dest / "MODEL_CARD.md").read_text()
