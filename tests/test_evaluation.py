@@ -105,7 +105,7 @@ def test_results_table_labels_sources():
     ours = {"stsb": {"all": 50.0, "wmean": 50.0}}
     df = results_table({"mine": ours}, papers=[("SBERT Table 1", "Avg. GloVe embeddings")])
     assert ("mine", "ours", "all") in df.index
-    assert df.loc[("Avg. GloVe embeddings", "SBERT Table 1", "wmean"), "STS-B"] == 58.02
+    assert df.loc[("Avg. GloVe embeddings", "SBERT Table 1", "all"), "STS-B"] == 58.02
     with pytest.raises(ValueError, match="no published numbers"):
         results_table({"mine": ours}, papers=[("Nope", "x")])
     with pytest.raises(ValueError, match="setting must be"):
