@@ -81,22 +81,24 @@ def test_glove_average_independent(cache_dir):
 def test_cache_is_used_and_atomic(tiny_bert_dir, cache_dir, monkeypatch):
     enc = load_encoder(str(tiny_bert_dir))
     first = enc.encode(SENTS, pooling="cls")
-    files = list(cache_dir.glob("*.npy"))
-    assert len(files) == 1 and not list(cache_dir.glob("*.tmp"))
-    monkeypatch.setattr(TransformerEncoder, "_encode", lambda *a: pytest.fail("cache not used"))
+    assert not list(cache_dir.glob("*.tmp"))
+    assert len(list(cache_dir.glob("*.npy"))) == 4  # cls, mean, first_last_avg(_flow) in one pass
+    monkeypatch.setattr(TransformerEncoder, "_encode_many", lambda *a: pytest.fail("cache not used"))
     np.testing.assert_array_equal(enc.encode(SENTS, pooling="cls"), first)
+    assert enc.encode(SENTS, pooling="mean").shape == (5, 16)  # a companion: served from the cache
 
 
 def test_failure_leaves_nothing_in_cache(tiny_bert_dir, cache_dir, monkeypatch):
     enc = load_encoder(str(tiny_bert_dir))
-    monkeypatch.setattr(TransformerEncoder, "_encode", lambda self, s, *a: np.full((len(s), 16), np.nan))
+    monkeypatch.setattr(TransformerEncoder, "_encode_many",
+                        lambda self, s, ps, *a: {p: np.full((len(s), 16), np.nan) for p in ps})
     with pytest.raises(EncoderError, match="NaN or infinite"):
         enc.encode(SENTS, pooling="mean")
     assert not cache_dir.exists() or not any(cache_dir.iterdir())
 
     def boom(self, s, *a):
         raise KeyboardInterrupt
-    monkeypatch.setattr(TransformerEncoder, "_encode", boom)
+    monkeypatch.setattr(TransformerEncoder, "_encode_many", boom)
     with pytest.raises(KeyboardInterrupt):
         enc.encode(SENTS, pooling="cls")
     assert not cache_dir.exists() or not any(cache_dir.iterdir())

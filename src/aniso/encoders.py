@@ -30,6 +30,7 @@ from typing import Sequence
 import numpy as np
 
 POOLINGS = ("cls", "mean", "first_last_avg", "first_last_avg_flow", "layers")
+CHEAP_POOLINGS = ("cls", "mean", "first_last_avg", "first_last_avg_flow")  # one forward pass gives all
 HUB_NAMES = {"bert-base-uncased": "google-bert/bert-base-uncased"}
 
 
@@ -99,9 +100,22 @@ class Encoder:
         safe = re.sub(r"[^\w.-]+", "_", self.name)[-60:]
         return Path(cache_dir or default_cache_dir()) / f"{safe}-{pooling}-{h.hexdigest()[:20]}.npy"
 
+    def companion_poolings(self, pooling: str) -> tuple[str, ...]:
+        """Poolings that one forward pass yields for free alongside ``pooling`` (cached together)."""
+        return ()
+
+    def _encode_many(self, sentences: list[str], poolings: list[str], batch_size: int,
+                     show_progress: bool) -> dict[str, np.ndarray]:
+        return {p: self._encode(sentences, p, batch_size, show_progress) for p in poolings}
+
     def encode(self, sentences: Sequence[str], pooling: str = "mean", batch_size: int = 64,
                show_progress: bool | None = None, cache: bool = True, cache_dir=None) -> np.ndarray:
-        """Encode sentences into one vector each (cached on disk). Chapter "The problem"."""
+        """Encode sentences into one vector each (cached on disk). Chapter "The problem".
+
+        A transformer's forward pass gives every cheap pooling at once, so the
+        companions of ``pooling`` (``cls``, ``mean``, ``first_last_avg*``) are
+        cached in the same pass and a later call for them is free.
+        """
         sentences = validate_sentences(sentences)
         if pooling not in self.poolings:
             raise EncoderError(f"unknown pooling {pooling!r} for {self.name}; choose one of {list(self.poolings)}")
@@ -113,14 +127,22 @@ class Encoder:
                 return np.load(path)
             except (ValueError, OSError, EOFError):
                 path.unlink(missing_ok=True)  # unreadable entry: recompute it
+        todo = [pooling]
+        if cache:
+            todo += [p for p in self.companion_poolings(pooling)
+                     if p != pooling and not self.cache_path(sentences, p, cache_dir).exists()]
         if show_progress is None:
             show_progress = len(sentences) > 4 * batch_size
-        emb = self._encode(sentences, pooling, batch_size, show_progress).astype(np.float32)
-        if not np.isfinite(emb).all():
-            raise EncoderError(f"{self.name} produced NaN or infinite embeddings; nothing was cached")
-        if path is not None:
-            _atomic_save_npy(path, emb)
-        return emb
+        results = self._encode_many(sentences, todo, batch_size, show_progress)
+        for p in todo:
+            emb = results[p].astype(np.float32)
+            if not np.isfinite(emb).all():
+                raise EncoderError(f"{self.name} produced NaN or infinite embeddings; nothing was cached")
+            results[p] = emb
+        if cache:
+            for p in todo:
+                _atomic_save_npy(self.cache_path(sentences, p, cache_dir), results[p])
+        return results[pooling]
 
     def __repr__(self):
         return f"{type(self).__name__}({self.name!r})"
@@ -189,29 +211,37 @@ class TransformerEncoder(Encoder):
         """Forget the weight fingerprint (call after training the model in place)."""
         self._fingerprint = None
 
+    def companion_poolings(self, pooling: str) -> tuple[str, ...]:
+        return () if pooling == "layers" else CHEAP_POOLINGS
+
     def _encode(self, sentences, pooling, batch_size, show_progress):
+        return self._encode_many(sentences, [pooling], batch_size, show_progress)[pooling]
+
+    def _encode_many(self, sentences, poolings, batch_size, show_progress):
         import torch
         from tqdm import tqdm
         enc = self.tokenizer(sentences, truncation=True, max_length=self.max_length,
                              add_special_tokens=True)
         ids = enc["input_ids"]
         order = np.argsort([-len(x) for x in ids], kind="stable")
-        out = [None] * len(sentences)
+        out = {p: [None] * len(sentences) for p in poolings}
         was_training = self.model.training
         self.model.eval()
-        need_all = pooling in ("first_last_avg", "first_last_avg_flow", "layers")
+        need_all = any(p in ("first_last_avg", "first_last_avg_flow", "layers") for p in poolings)
         starts = range(0, len(order), batch_size)
+        label = ", ".join(poolings)
         with torch.inference_mode():
-            for s in tqdm(starts, disable=not show_progress, desc=f"encoding ({self.name}, {pooling})"):
+            for s in tqdm(starts, disable=not show_progress, desc=f"encoding ({self.name}, {label})"):
                 idx = order[s:s + batch_size]
                 batch = self.tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
                 o = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                                output_hidden_states=need_all)
-                vec = pool(o.last_hidden_state, o.hidden_states, batch["attention_mask"], pooling)
-                for j, i in enumerate(idx):
-                    out[i] = vec[j].numpy()
+                for p in poolings:
+                    vec = pool(o.last_hidden_state, o.hidden_states, batch["attention_mask"], p).numpy()
+                    for j, i in enumerate(idx):
+                        out[p][i] = vec[j]
         self.model.train(was_training)
-        return np.stack(out)
+        return {p: np.stack(v) for p, v in out.items()}
 
     def token_embeddings(self) -> np.ndarray:
         """The input (static) token-embedding matrix, ``(vocab, d)``. Chapter "The problem"."""
