@@ -1,13 +1,16 @@
 # The two commands of the README. Everything is implemented in scripts/book.py.
 PYTHON ?= python3
 
-.PHONY: book test clean
+.PHONY: book test student clean
 
 book:  ## create/update .venv, execute every notebook (quick profile), build and check the HTML
 	$(PYTHON) scripts/book.py book
 
-test:  ## pytest + notebook execution + book build + HTML checks, with per-notebook times
+test:  ## pytest, execution, build, HTML, determinism, student edition and browser checks, offline
 	$(PYTHON) scripts/book.py test
+
+student:  ## the student edition (no solutions) from the chapters executed by `make book`
+	$(PYTHON) scripts/book.py build --student
 
 clean:  ## remove build outputs (keeps .venv and node_modules)
 	rm -rf _build _mathjax_build

@@ -1,0 +1,315 @@
+"""Tests of the book's build machinery (scripts/book.py, scripts/browser_check.py): a failing
+notebook stops the build with its name, cell and traceback; glued values are compared
+exactly; the student edition leaves out every solution; the network namespace of the offline
+proof really has no network; the browser check catches what it should; and the pages a
+course needs are in the book.
+
+The real runs (the whole book executed and built offline, one chapter executed twice, the
+student edition built, every page opened in Chromium) are steps of `make test`
+(scripts/book.py test), so that nothing is executed twice; these tests prove that the
+checks of those steps are not vacuous.
+"""
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+book = _load("book_script_for_build_tests", ROOT / "scripts" / "book.py")
+browser = _load("browser_check_for_tests", ROOT / "scripts" / "browser_check.py")
+SOURCES = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "book").glob("*.md"))
+
+
+def markdown(path: Path) -> str:
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text())["cells"]
+        return "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return path.read_text()
+
+
+def notebook(*sources: str) -> dict:
+    cells = [{"cell_type": "code", "id": "parameters", "metadata": {"tags": ["parameters"]},
+              "source": 'PROFILE = "quick"', "outputs": [], "execution_count": None}]
+    cells += [{"cell_type": "code", "id": f"cell-{i}", "metadata": {}, "source": s, "outputs": [],
+               "execution_count": None} for i, s in enumerate(sources)]
+    return {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                        "language": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def kernel_installed() -> bool:
+    return (book.VENV / "share" / "jupyter" / "kernels" / book.KERNEL / "kernel.json").exists()
+
+
+# ----------------------------------------------------------------------------- a failing notebook
+FAILING_CELL = "def load():\n    raise ValueError('the data set is missing')\n\nload()"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not kernel_installed(), reason="the Jupyter kernel 'aniso' is not registered (make book)")
+def test_failing_notebook_stops_the_build_with_name_cell_and_traceback(tmp_path, monkeypatch, capsys):
+    """`execute` exits 1 and prints the notebook, the failing cell's source and its traceback;
+    `build` then refuses the half-executed notebook instead of rendering an empty page."""
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "bad_chapter.ipynb").write_text(json.dumps(notebook("x = 1", FAILING_CELL, "y = 2")))
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: notebooks/bad_chapter\n")
+    (tmp_path / "_config.yml").write_text("title: test\n")
+    for name, value in {"ROOT": tmp_path, "BUILD": tmp_path / "_build", "STAGE": tmp_path / "_build" / "stage",
+                        "TIMINGS": tmp_path / "_build" / "timings.json"}.items():
+        monkeypatch.setattr(book, name, value)
+    monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "_build").mkdir()
+
+    with pytest.raises(SystemExit) as stop:
+        book.execute("quick", None)
+    assert stop.value.code == 1
+    err = capsys.readouterr().err
+    assert "FAILED: notebooks/bad_chapter.ipynb, cell" in err
+    assert "raise ValueError('the data set is missing')" in err  # the failing cell's source
+    assert "Traceback" in err or "----> " in err  # IPython's traceback, colours stripped
+    assert "in load()" in err and "ValueError: the data set is missing" in err
+    assert "\x1b[" not in err
+    assert not book.TIMINGS.exists(), "a failed execution must not record timings"
+
+    with pytest.raises(SystemExit) as refused:
+        book.build()
+    assert "not executed" in str(refused.value) and "bad_chapter" in str(refused.value)
+
+
+def test_unexecuted_notebooks_are_refused(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    done = notebook("x = 1")
+    done["metadata"]["papermill"] = {"exception": None, "end_time": "2026-01-01T00:00:00"}
+    failed = notebook("x = 1")
+    failed["metadata"]["papermill"] = {"exception": True, "end_time": "2026-01-01T00:00:00"}
+    for name, nb in {"done": done, "failed": failed, "never": notebook("x = 1")}.items():
+        (tmp_path / "notebooks" / f"{name}.ipynb").write_text(json.dumps(nb))
+    names = [f"notebooks/{n}.ipynb" for n in ("done", "failed", "never", "absent")]
+    assert book.unexecuted(tmp_path, names) == names[1:]
+
+
+# ----------------------------------------------------------------------------- determinism
+def glued(name, value, image=None):
+    data = {"application/papermill.record/text/plain": value}
+    if image:
+        data["application/papermill.record/image/png"] = image
+    return {"output_type": "display_data", "data": data,
+            "metadata": {"scrapbook": {"name": name, "mime_prefix": "application/papermill.record/"}}}
+
+
+def test_glued_values_are_compared_exactly_and_figures_by_their_text(tmp_path):
+    def write(name, outputs):
+        nb = notebook("pass")
+        nb["cells"][1]["outputs"] = outputs
+        (tmp_path / name).write_text(json.dumps(nb))
+        return book.glued_values(tmp_path / name)
+
+    a = write("a.ipynb", [glued("stsb", "82.0324728307637"), glued("fig", "<Figure size 10x10>", image="AAAA")])
+    same = write("b.ipynb", [glued("stsb", "82.0324728307637"), glued("fig", "<Figure size 10x10>", image="BBBB")])
+    other = write("c.ipynb", [glued("stsb", "82.0324728307638"), glued("extra", "1")])
+    assert a == {"stsb": {"text/plain": "82.0324728307637"}, "fig": {"text/plain": "<Figure size 10x10>"}}
+    assert book.glue_differences(a, same) == []  # pixels may differ, the figure's text does not
+    problems = "\n".join(book.glue_differences(a, other))
+    assert "stsb (text/plain)" in problems and "fig: glued only in the first run" in problems
+    assert "extra: glued only in the second run" in problems
+
+
+# ----------------------------------------------------------------------------- student edition
+PAGE = """<html><body>
+<div class="exercise admonition" id="ex-a">
+<p class="admonition-title"><span class="caption-number">Exercise 1 </span></p><p>Do it.</p></div>
+{solution}
+</body></html>"""
+SOLUTION = """<div class="solution dropdown admonition" id="sol-a">
+<p class="admonition-title">Solution to Exercise 1</p><p>Done.</p></div>"""
+
+
+def test_student_check_wants_every_exercise_and_no_solution(tmp_path):
+    full, student = tmp_path / "full", tmp_path / "student"
+    for folder, solution in ((full, SOLUTION), (student, "")):
+        (folder / "notebooks").mkdir(parents=True)
+        (folder / "notebooks" / "ch.html").write_text(PAGE.format(solution=solution))
+    assert book.check_student(full, student) == []
+    (student / "notebooks" / "ch.html").write_text(PAGE.format(solution=SOLUTION))
+    assert any("shows 1 solution" in p for p in book.check_student(full, student))
+    (student / "notebooks" / "ch.html").write_text("<html><body></body></html>")
+    assert any("exercises ['Exercise 1 '] in the book, [] in the student edition" in p
+               for p in book.check_student(full, student))
+    (full / "notebooks" / "ch.html").write_text(PAGE.format(solution=""))
+    assert any("no solution at all" in p for p in book.check_student(full, student))
+
+
+def test_config_lets_the_student_edition_hide_solutions():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert config.get("hide_solutions") is False, "the full book shows the solutions"
+    assert "sphinx_exercise" in config["extensions"]
+    assert re.search(r"^student:", (ROOT / "Makefile").read_text(), re.M)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_exercises_and_solutions_use_one_mechanism(path):
+    """Every exercise is a sphinx-exercise {exercise} with a label and a {solution} in a dropdown:
+    the mechanism that `build --student` removes. No solution hides in another kind of block."""
+    text = markdown(path)
+    blocks = book.FENCE.findall(text)
+    labels = [m.group(1) for _, kind, _, body in blocks if kind == "exercise"
+              for m in [re.search(r"^:label:\s*(\S+)", body, re.M)] if m]
+    exercises = [body for _, kind, _, body in blocks if kind == "exercise"]
+    assert len(labels) == len(exercises), "every {exercise} needs a :label:"
+    solutions = {arg.strip(): body for _, kind, arg, body in blocks if kind == "solution"}
+    assert sorted(solutions) == sorted(labels), "one {solution} per exercise, naming its label"
+    assert all(re.search(r"^:class:.*\bdropdown\b", body, re.M) for body in solutions.values()), \
+        "solutions are folded in a dropdown (:class: dropdown)"
+    others = [f"{kind} {arg}" for _, kind, arg, _ in blocks
+              if kind not in ("exercise", "solution") and re.search(r"solution|answer", arg, re.I)]
+    assert not others, f"a solution outside the {{solution}} directive: {others}"
+
+
+# ----------------------------------------------------------------------------- offline proof
+NETNS_PROBE = textwrap.dedent("""
+    import importlib.util, json, socket, sys, threading, time
+    spec = importlib.util.spec_from_file_location("b", sys.argv[1]); b = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(b)
+    before = b.packets_off_the_machine()
+    server = socket.create_server(("127.0.0.1", 0)); port = server.getsockname()[1]
+    threading.Thread(target=lambda: server.accept()[0].sendall(b"hello"), daemon=True).start()
+    loopback = socket.create_connection(("127.0.0.1", port), timeout=5).recv(5).decode()
+    t0 = time.perf_counter(); failures = []
+    for attempt in (lambda: socket.getaddrinfo("huggingface.co", 443),
+                    lambda: socket.create_connection(("198.51.100.7", 443), timeout=30)):
+        try:
+            attempt(); failures.append("no error")
+        except OSError as err:
+            failures.append(type(err).__name__)
+    print(json.dumps({"loopback": loopback, "seconds": time.perf_counter() - t0, "failures": failures,
+                      "interfaces": sorted(n for _, n in socket.if_nameindex()),
+                      "tried": b.packets_off_the_machine() - before}))
+""")
+
+
+def test_network_namespace_has_loopback_only_and_counts_every_attempt():
+    """The namespace of the offline proof: loopback works, the network fails at once (no timeout to
+    wait on), and the kernel counter that `make test` checks sees every attempt."""
+    prefix, why = book.netns_prefix()
+    if prefix is None:
+        if os.environ.get("ANISO_NETNS") == "require":
+            pytest.fail(f"ANISO_NETNS=require but no network namespace: {why}")
+        pytest.skip(why)
+    out = subprocess.run(prefix + [sys.executable, "-c", NETNS_PROBE, str(ROOT / "scripts" / "book.py")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["interfaces"] == ["lo"]
+    assert result["loopback"] == "hello"
+    assert "no error" not in result["failures"], result
+    assert result["seconds"] < 2, "reaching for the network must fail at once, not wait on a timeout"
+    assert result["tried"] >= 2, "the packet counter must see the DNS query and the connection attempt"
+
+
+def test_test_command_runs_offline_after_setup():
+    """`make test` enters the namespace after setup (pip, npm, apt-get need the network), and CI
+    makes a machine without namespaces a failure."""
+    source = (ROOT / "scripts" / "book.py").read_text()
+    main = source[source.index("def main("):]
+    assert main.index("setup()") < main.index("ensure_chromium()") < main.index("enter_netns()") \
+        < main.index('"pytest"') < main.index("execute(") < main.index("ledger.report()")
+    assert 'ANISO_NETNS="${ANISO_NETNS:-require}"' in (ROOT / ".ci" / "run").read_text()
+
+
+# ----------------------------------------------------------------------------- browser check
+BAD_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>ch</title>
+<script>console.error("something broke")</script></head><body>
+<nav class="bd-docs-nav"><a href="../book/intro.html">intro</a></nav>
+<p>Raw math: \\(x^2\\) never typeset.</p>
+<img src="../_images/missing.png" alt="">
+<a href="missing_page.html">a dead link</a> <a href="../book/intro.html#no-such-anchor">a dead anchor</a>
+</body></html>"""
+GOOD_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>intro</title></head><body>
+<nav class="bd-docs-nav"><a href="intro.html">intro</a><a href="../notebooks/ch.html">ch</a></nav>
+<h1 id="top">Intro</h1></body></html>"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(browser.find_chromium() is None, reason="no Chromium (make test installs it)")
+def test_browser_check_catches_a_broken_page(tmp_path, capsys):
+    html = tmp_path / "_build" / "html"
+    for rel, text in {"index.html": '<meta http-equiv="Refresh" content="0; url=book/intro.html" />',
+                      "book/intro.html": GOOD_PAGE, "notebooks/ch.html": BAD_PAGE}.items():
+        (html / rel).parent.mkdir(parents=True, exist_ok=True)
+        (html / rel).write_text(text)
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/ch\n")
+    rc = browser.main([str(html), "--toc", str(tmp_path / "_toc.yml"), "--screenshots", str(tmp_path / "shots")])
+    captured = capsys.readouterr()
+    problems = captured.err
+    assert rc == 1
+    assert "notebooks/ch: console error: something broke" in problems
+    assert "notebooks/ch: raw TeX left in the text: \\(" in problems
+    assert "notebooks/ch: image not loaded: ../_images/missing.png" in problems
+    assert "notebooks/ch: the sidebar has no link to notebooks/ch" in problems
+    assert "notebooks/ch: no launch button for mybinder.org" in problems
+    assert "broken internal link: notebooks/missing_page.html (404)" in problems
+    assert "missing anchor: book/intro.html#no-such-anchor" in problems
+    assert "book/intro:" not in problems  # the good page passes
+    assert (tmp_path / "shots" / "opening_page.png").stat().st_size > 0
+    assert "3 pages checked" in captured.out
+
+
+# ----------------------------------------------------------------------------- pages a course needs
+def test_pages_for_readers_and_teachers_are_in_the_toc():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    part = next(p for p in toc["parts"] if p["caption"] == "For readers and teachers")
+    assert [c["file"] for c in part["chapters"]] == ["book/how_to_run", "book/teaching", "book/notation"]
+
+
+def test_how_to_run_covers_local_binder_colab_profiles_and_offline():
+    text = (ROOT / "book" / "how_to_run.md").read_text()
+    for needed in ("make book", "make test", "Binder", "environment.yml", "Colab", "import aniso",
+                   "`quick`", "`paper`", "ANISO_DATA_DIR", "GPU", "{include} _timings.md"):
+        assert needed in text, needed
+    readme = (ROOT / "README.md").read_text()
+    assert "make book" in readme and "make test" in readme
+
+
+GLOSSARY_TERMS = ["anisotropy", "isotropy", "I(W)", "IsoScore", "effective rank", "alignment", "uniformity",
+                  "whitening", "normalizing flow"]
+
+
+def test_glossary_defines_the_terms_of_the_book():
+    text = (ROOT / "book" / "notation.md").read_text()
+    block = text[text.index("```{glossary}"):]
+    terms = re.findall(r"^(\S.*)$", block.split("\n", 1)[1].rsplit("```", 1)[0], re.M)
+    assert terms == sorted(terms, key=str.lower), "glossary terms in alphabetical order"
+    for term in GLOSSARY_TERMS:
+        assert term in terms, term
+    linked = set(re.findall(r"\{term\}`(?:[^`<]*<)?([^`>]+)>?`", text))
+    assert linked <= set(terms), f"links to undefined terms: {linked - set(terms)}"
+
+
+def test_teaching_page_is_generated_from_the_chapters():
+    text = (ROOT / "book" / "teaching.md").read_text()
+    assert "{include} _chapters.md" in text and "{include} _timings.md" in text
+    page = book.chapters_page()
+    for nb in book.toc_notebooks():
+        assert f"#### {book.title_of(nb)}" in page
+    section = page.split("#### ")[1:]
+    assert all("**Learning goals.** After this" in s for s in section), "every chapter states its learning goals"
+    assert all("{numref}`" in s for s in section), "every chapter has exercises"
+    table = book.timings_page()
+    assert table.count("\n| ") == len(book.toc_notebooks()) + 1  # one row per chapter, and the total
