@@ -45,6 +45,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))  # browser_check.py, imported by name, lives beside this file
 VENV = ROOT / ".venv"
 VENV_PY = VENV / "bin" / "python"
 STAMP = VENV / ".aniso-requirements.sha256"
@@ -136,24 +137,10 @@ def reexec_in_venv() -> None:
 # ----------------------------------------------------------------------------- table of contents
 def toc_files(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
     """The `file:` entries of _toc.yml (root first), without suffix."""
-    import yaml  # a jupyter-book dependency: only called inside .venv
+    from browser_check import toc_pages  # one reader of _toc.yml for both scripts
 
-    found: list[str] = []
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            for key in ("root", "file"):
-                if isinstance(node.get(key), str):
-                    found.append(node[key])
-            for value in node.values():
-                if isinstance(value, (list, dict)):
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(yaml.safe_load(toc_path.read_text()))
-    return [re.sub(r"\.(ipynb|md)$", "", f) for f in found]
+    root, pages = toc_pages(toc_path)
+    return [root, *pages]
 
 
 def toc_notebooks() -> list[str]:
