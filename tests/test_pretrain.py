@@ -67,3 +67,25 @@ def test_export_loads_as_encoder(tmp_path):
     assert enc.model.dtype == torch.float32
     assert enc.encode(["a cat"], pooling="mean", cache=False).shape == (1, 16)
     assert "masked-token accuracy" in (dest / "MODEL_CARD.md").read_text()
+
+
+def test_bf16_autocast_trains_float32_weights_and_resumes_exactly(tmp_path):
+    from dataclasses import replace
+    cfg = replace(_tiny_cfg(tmp_path, "bf16"), bf16=True)
+    full = pretrain.train(cfg, progress=False)
+    assert all(p.dtype == torch.float32 for p in full.parameters())
+    cfg2 = replace(cfg, out=str(tmp_path / "bf16-interrupted"))
+    pretrain.train(cfg2, stop_after=7, progress=False)
+    resumed = pretrain.train(cfg2, progress=False)
+    for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), k
+    fp32 = pretrain.train(_tiny_cfg(tmp_path, "fp32"), progress=False)  # bf16 rounding changes the weights
+    assert not torch.equal(full.bert.embeddings.word_embeddings.weight, fp32.bert.embeddings.word_embeddings.weight)
+
+
+def test_cli_parses_boolean_flags(monkeypatch):
+    seen = []
+    monkeypatch.setattr(pretrain, "train", seen.append)
+    pretrain.main(["--bf16", "--total-steps", "5"])
+    pretrain.main(["--no-bf16"])
+    assert (seen[0].bf16, seen[0].total_steps, seen[1].bf16) == (True, 5, False)
