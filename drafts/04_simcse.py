@@ -18,10 +18,12 @@
 PROFILE = "quick"  # "quick": the stand-in BERT on the CPU, minutes; "paper": bert-base-uncased, the paper's run (GPUs)
 
 # %%
-try:  # on Colab, install the book's helper package first
+try:  # on Colab: fetch the book (its models and pinned environment) and install it
     import aniso
 except ImportError:
-    %pip install -q "aniso @ git+https://github.com/aniso-book/aniso-book"
+    !git clone -q --depth 1 https://github.com/aniso-book/aniso-book /content/aniso-book
+    %pip install -q -r /content/aniso-book/requirements.txt -e /content/aniso-book
+    import sys; sys.path.insert(0, "/content/aniso-book/src")  # the running kernel misses the new .pth
     import aniso
 
 import time
@@ -55,7 +57,7 @@ pd.DataFrame({"paper (Gao et al. 2021)": dict(paper_config().__dict__), "this ru
     ["output_dir", "stop_after", "supervised", "align_alpha", "uniform_t", "uniform_weight", "log_every"])
 
 # %% [markdown]
-# The table lists the settings of the paper (its unsupervised BERT-base run) and of this run. In the `quick` profile only the scale changes: the stand-in BERT of the appendix replaces `bert-base-uncased`, the first {glue:text}`n_train:,` sentences of the 11,913-sentence head of SimCSE's `wiki1m` file replace the million, and the model is evaluated on STS-B dev every {glue:text}`eval_every` steps instead of every 250. Everything else (batch 64, learning rate $3\times10^{-5}$, 32 tokens, one epoch, temperature 0.05, `[CLS]` pooling with an MLP head used in training only, dev-set model selection) is the paper's.
+# The table lists the settings of the paper (its unsupervised BERT-base run) and of this run. In the `quick` profile only the scale changes: the stand-in BERT of the appendix replaces `bert-base-uncased`, the first {glue:text}`n_train:,` sentences of the 11,913-sentence head of SimCSE's `wiki1m` file replace the million, and the model is evaluated on STS-B dev every {glue:text}`eval_every` steps instead of every 250. Everything else (batch 64, learning rate $3\times10^{-5}$, one epoch, temperature 0.05, `[CLS]` pooling with an MLP head used in training only, dev-set model selection) is the paper's (its Table A.1 and Appendix A); the length limit of 32 tokens is not stated in the paper but is what its official training scripts pass (`--max_seq_length 32`).
 #
 # ## The objective
 #
@@ -66,7 +68,7 @@ pd.DataFrame({"paper (Gao et al. 2021)": dict(paper_config().__dict__), "this ru
 # \qquad \operatorname{sim}(\mathbf u, \mathbf v) = \frac{\mathbf u^\top \mathbf v}{\lVert \mathbf u\rVert\,\lVert \mathbf v\rVert},\quad \tau = 0.05,
 # $$
 #
-# the InfoNCE loss of contrastive predictive coding {cite}`oord2018cpc` with the other sentences of the batch as negatives, as in SimCLR {cite}`chen2020simclr` (the paper's Eq. 1). It is a softmax classification: among $N$ candidates, find your own second view. Written out for a batch, it is a cross-entropy on the matrix of cosines with the diagonal as the targets:
+# the InfoNCE loss of contrastive predictive coding {cite}`oord2018cpc` with the other sentences of the batch as negatives, as in SimCLR {cite}`chen2020simclr`: the paper's Eq. 4, which is its generic in-batch loss (Eq. 1) with the two dropout masks written in. It is a softmax classification: among $N$ candidates, find your own second view. Written out for a batch, it is a cross-entropy on the matrix of cosines with the diagonal as the targets:
 
 # %%
 def simcse_loss(h, h_pos, temperature=0.05):
@@ -267,7 +269,7 @@ abl.round(3)
 #
 # ## The supervised variant
 #
-# Supervised SimCSE takes its positives from natural-language-inference data: a premise and a hypothesis it entails; and a hypothesis that contradicts the premise serves as a hard negative (the paper: SNLI and MNLI, 275k triplets). The offline analogue is SICK's training split {cite}`marelli2014sick`: each ENTAILMENT pair is a positive pair, with a CONTRADICTION of the same premise as the hard negative where SICK has one. SICK-R test then shares its sentences' style, vocabulary and annotation with the training pairs: it is *in-domain* for this model, unlike for the unsupervised one, and the table flags it. The run uses the paper's supervised learning rate ($5\times10^{-5}$) at batch 64 and keeps the `[CLS]` vector below the MLP head for evaluation (the paper keeps the head for its supervised models).
+# Supervised SimCSE takes its positives from natural-language-inference data: a premise and a hypothesis it entails; and a hypothesis that contradicts the premise serves as a hard negative (the paper: the combination of SNLI and MNLI, 314k examples). The offline analogue is SICK's training split {cite}`marelli2014sick`: each ENTAILMENT pair is a positive pair, with a CONTRADICTION of the same premise as the hard negative where SICK has one. SICK-R test then shares its sentences' style, vocabulary and annotation with the training pairs: it is *in-domain* for this model, unlike for the unsupervised one, and the table flags it. The run uses the paper's supervised learning rate ($5\times10^{-5}$, which it pairs with batch 512, Table A.1) at batch 64 and keeps the `[CLS]` vector below the MLP head for evaluation (the paper keeps the head for its supervised models).
 
 # %%
 pairs, triplets = supervised_examples("sick")
@@ -310,15 +312,15 @@ sup_table.round(2)
 # -\frac{1}{\tau}\,\mathbb E_{(x, x^+)}\big[f(x)^\top f(x^+)\big] \;+\; \mathbb E_{x}\Big[\log \mathbb E_{x^-}\big[e^{f(x)^\top f(x^-)/\tau}\big]\Big]
 # $$
 #
-# with $f$ normalized: the first term aligns positives, the second spreads the data. Gao et al. bound the second term on a finite set of sentences $\{x_i\}_{i=1}^m$ with $\mathbf h_i = f(x_i)$ by Jensen's inequality ($\log$ is concave):
+# with $f$ normalized (SimCSE's Eq. 6): the first term aligns positives, the second spreads the data. Gao et al. bound the second term on a finite set of sentences $\{x_i\}_{i=1}^m$ with $\mathbf h_i = f(x_i)$ by Jensen's inequality ($\log$ is concave):
 #
 # $$
 # \frac1m \sum_{i=1}^m \log\Big(\frac1m\sum_{j=1}^m e^{\mathbf h_i^\top \mathbf h_j/\tau}\Big)
 # \;\ge\; \frac{1}{\tau m^2}\sum_{i=1}^m\sum_{j=1}^m \mathbf h_i^\top \mathbf h_j
-# \;=\; \frac{1}{\tau m^2}\operatorname{Sum}(W W^\top),
+# \;=\; \frac{1}{\tau m^2}\operatorname{Sum}(W W^\top)
 # $$
 #
-# where the rows of $W \in \mathbb R^{m\times d}$ are the $\mathbf h_i$. Minimising the second term therefore pushes down $\operatorname{Sum}(WW^\top)$, the sum of all pairwise cosines. Two facts turn this into a statement about the spectrum. The trace is fixed: $\operatorname{tr}(WW^\top) = \sum_k \sigma_k^2 = m$ for unit rows. And the largest eigenvalue is at least the Rayleigh quotient of the all-ones vector: $\sigma_1^2 = \lambda_{\max}(WW^\top) \ge \mathbf 1^\top WW^\top \mathbf 1 / m = \operatorname{Sum}(WW^\top)/m$. Together,
+# (their Eq. 7), where the rows of $W \in \mathbb R^{m\times d}$ are the $\mathbf h_i$. Minimising the second term therefore pushes down $\operatorname{Sum}(WW^\top)$, the sum of all pairwise cosines. Two facts turn this into a statement about the spectrum. The trace is fixed: $\operatorname{tr}(WW^\top) = \sum_k \sigma_k^2 = m$ for unit rows. And the largest eigenvalue is at least the Rayleigh quotient of the all-ones vector: $\sigma_1^2 = \lambda_{\max}(WW^\top) \ge \mathbf 1^\top WW^\top \mathbf 1 / m = \operatorname{Sum}(WW^\top)/m$. Together,
 #
 # $$
 # \frac{\sigma_1^2}{\sum_k \sigma_k^2} \;\ge\; \frac{\operatorname{Sum}(WW^\top)}{m^2} = \bar c,
@@ -407,7 +409,7 @@ print(f"chapter: {time.perf_counter() - T_START:.0f} s wall, {time.process_time(
 #
 # ```{exercise}
 # :label: ex-simcse-temperature
-# Train with `CONFIG.replace(temperature=0.5)` and `temperature=0.01` (and `stop_after=25` to keep it short). How do the loss, uniformity and STS-B dev change? The paper's Table D.1 reports 0.05 as the best of {0.001, 0.01, 0.05, 0.1, 1}.
+# Train with `CONFIG.replace(temperature=0.5)` and `temperature=0.01` (and `stop_after=25` to keep it short). How do the loss, uniformity and STS-B dev change? The paper's Table D.1 reports 0.05 as the best of {0.001, 0.01, 0.05, 0.1, 1} on STS-B dev.
 # ```
 #
 # ```{solution} ex-simcse-temperature
@@ -437,16 +439,17 @@ print(f"chapter: {time.perf_counter() - T_START:.0f} s wall, {time.process_time(
 #
 # ```{exercise}
 # :label: ex-simcse-batch
-# In-batch negatives make the batch size part of the objective: the loss of guessing is $\log N$. Run the first 25 steps with `batch_size=16` (keeping the number of sentences) and compare the uniformity reached. Why do papers with larger batches (SimCLR) or memory banks (MoCo) report better representations, and why did SimCSE find batch size mattered little (Table D.1)?
+# In-batch negatives make the batch size part of the objective: the loss of guessing is $\log N$. Run the first 25 steps with `batch_size=16` (keeping the number of sentences) and compare the uniformity reached. Why do papers with larger batches (SimCLR) or memory banks (MoCo) report better representations, and why did SimCSE find batch size mattered little (its Appendix A)?
 # ```
 #
 # ```{solution} ex-simcse-batch
 # :class: dropdown
-# More negatives give a better estimate of the uniformity term $\mathbb E_{x^-}[e^{f(x)^\top f(x^-)/\tau}]$, so the objective is closer to its limit form and pushes harder towards a uniform distribution. For sentence embeddings starting from a pretrained encoder the gain saturates early: SimCSE reports similar STS-B dev scores for batch sizes 64 to 512 with BERT-base, because the pretrained space already carries the structure and a few dozen negatives suffice to spread it.
+# More negatives give a better estimate of the uniformity term $\mathbb E_{x^-}[e^{f(x)^\top f(x^-)/\tau}]$, so the objective is closer to its limit form and pushes harder towards a uniform distribution. For sentence embeddings starting from a pretrained encoder the gain saturates early: SimCSE's grid search over batch sizes 64 to 512 found the model "not sensitive to batch sizes as long as tuning the learning rates accordingly" (Appendix A), plausibly because the pretrained space already carries the structure and a few dozen negatives suffice to spread it.
 # ```
 #
 # ## References
 #
 # ```{bibliography}
 # :filter: docname in docnames
+# :labelprefix: C
 # ```

@@ -17,10 +17,12 @@
 PROFILE = "quick"  # "quick": the stand-in BERT on the CPU, minutes; "paper": bert-base-uncased (GPUs)
 
 # %%
-try:  # on Colab, install the book's helper package first
+try:  # on Colab: fetch the book (its models and pinned environment) and install it
     import aniso
 except ImportError:
-    %pip install -q "aniso @ git+https://github.com/aniso-book/aniso-book"
+    !git clone -q --depth 1 https://github.com/aniso-book/aniso-book /content/aniso-book
+    %pip install -q -r /content/aniso-book/requirements.txt -e /content/aniso-book
+    import sys; sys.path.insert(0, "/content/aniso-book/src")  # the running kernel misses the new .pth
     import aniso
 
 import time
@@ -295,4 +297,5 @@ au_table
 #
 # ```{bibliography}
 # :filter: docname in docnames
+# :labelprefix: U
 # ```
