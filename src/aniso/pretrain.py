@@ -276,7 +276,8 @@ def model_card(dest: Path, n_params: int) -> str:
     steps = log[-1]["step"]
     tokens = steps * cfg["batch_size"] * cfg["max_len"]
     tps = sorted(r["tokens_per_s"] for r in log)[len(log) // 2]
-    hours = (log[-1]["time"] - log[0]["time"]) / 3600
+    gaps = np.diff([r["time"] for r in log])  # a gap of over 10 minutes is a pause between sessions
+    hours = float(gaps[gaps < 600].sum()) / 3600
     pk = "\n".join(f"| {p['registry']} | `{p['name']}` | `{p['file']}` | `{p['sha256']}` | {p['license']} |"
                     for p in man["packages"])
     sh = "\n".join(f"| `{k}` | {v} |" for k, v in man["shared"].items())
@@ -308,7 +309,7 @@ MLM head is computed only at masked positions, so the large vocabulary costs lit
 | seed | {cfg['seed']} |
 | hardware | {os.cpu_count()} CPU cores ({platform.machine()}), no GPU; {'bfloat16 autocast for the training step, float32 weights, optimizer and held-out evaluation' if cfg.get('bf16') else 'float32'} |
 | throughput | median {tps:,.0f} tokens/s (the machine was shared with other work for part of the run) |
-| wall time | {hours:.2f} h from first to last log line |
+| wall time | {hours:.2f} h of training (the logged intervals, pauses between sessions left out) |
 
 Held-out text (every paragraph whose md5 is 0 mod 200, {man['heldout.txt']['words']:,} words, same
 sources): **MLM loss {last['heldout_loss']:.3f}, masked-token accuracy {100 * last['heldout_acc']:.1f}%**
