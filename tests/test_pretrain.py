@@ -89,3 +89,44 @@ def test_cli_parses_boolean_flags(monkeypatch):
     pretrain.main(["--bf16", "--total-steps", "5"])
     pretrain.main(["--no-bf16"])
     assert (seen[0].bf16, seen[0].total_steps, seen[1].bf16) == (True, 5, False)
+
+
+def test_blocks_from_paragraphs_packs_like_the_file_reader(tmp_path):
+    tok = pretrain.load_tokenizer(pretrain.PretrainConfig())
+    paras = ["the cat sat on the mat .", "a dog barked at the postman twice .", "rain again ."]
+    (tmp_path / "t.txt").write_text("\n".join(paras) + "\n\n")
+    blocks = pretrain.blocks_from_paragraphs(paras, tok, 8)
+    np.testing.assert_array_equal(blocks, pretrain.make_blocks(tmp_path / "t.txt", tok, 8))
+    flat = [i for p in paras for i in tok(p, add_special_tokens=False)["input_ids"] + [tok.sep_token_id]]
+    assert blocks.shape == (len(flat) // 6, 8)
+    assert (blocks[:, 0] == tok.cls_token_id).all() and (blocks[:, -1] == tok.sep_token_id).all()
+    np.testing.assert_array_equal(blocks[:, 1:-1].ravel(), flat[: blocks.shape[0] * 6])
+
+
+def test_heldout_masks_are_fixed_and_evaluate_scores_them(tmp_path):
+    tok = pretrain.load_tokenizer(pretrain.PretrainConfig())
+    blocks = pretrain.blocks_from_paragraphs(["the cat sat on the mat ."] * 30, tok, 16)
+    a = [m for m in pretrain.heldout_masks(blocks, tok, batch=4)]
+    b = [m for m in pretrain.heldout_masks(blocks, tok, batch=4)]
+    assert len(a) == -(-len(blocks) // 4)
+    for (i1, c1, l1), (i2, c2, l2) in zip(a, b):
+        assert torch.equal(i1, i2) and torch.equal(c1, c2) and torch.equal(l1, l2)
+    cfg = _tiny_cfg(tmp_path, "run")
+    model = pretrain.build_model(cfg, len(tok))
+    model.train()
+    loss, acc = pretrain.evaluate(model, blocks, tok, cfg, batch=4)
+    assert model.training  # evaluate restores the mode it found
+    n = sum(len(l) for _, _, l in a)
+    with torch.no_grad():
+        model.eval()
+        correct = sum(pretrain.mlm_step_loss(model, i, c, l)[1] for i, c, l in a)
+    assert acc == correct / n and np.isfinite(loss)
+
+
+def test_shared_split_is_the_corpus_split_of_the_shared_sources(data_dir):
+    train, held = corpus.shared_split(data_dir)
+    assert held and train and not set(train) & set(held)
+    assert all(corpus.is_heldout(p) for p in held) and not any(corpus.is_heldout(p) for p in train[:2000])
+    seen = [p for _, ps in corpus.iter_shared_sources(data_dir) for p in ps]
+    assert len(train) + len(held) == len(set(seen))  # every distinct paragraph, once
+    assert train[0] == next(p for p in seen if not corpus.is_heldout(p))  # in source order

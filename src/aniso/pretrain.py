@@ -69,9 +69,14 @@ def load_tokenizer(cfg: PretrainConfig):
 def make_blocks(path: Path, tok, max_len: int) -> np.ndarray:
     """Tokenize a one-paragraph-per-line file and pack it into [CLS] ... [SEP] blocks."""
     lines = [l.rstrip("\n") for l in open(path, encoding="utf-8") if l.strip()]
+    return blocks_from_paragraphs(lines, tok, max_len)
+
+
+def blocks_from_paragraphs(paragraphs: list[str], tok, max_len: int) -> np.ndarray:
+    """Pack paragraphs, each followed by [SEP], into rows of ``max_len`` tokens: [CLS] ... [SEP]."""
     ids = []
-    for i in range(0, len(lines), 10000):
-        enc = tok(lines[i:i + 10000], add_special_tokens=False)["input_ids"]
+    for i in range(0, len(paragraphs), 10000):
+        enc = tok(paragraphs[i:i + 10000], add_special_tokens=False)["input_ids"]
         for e in enc:
             ids.extend(e)
             ids.append(tok.sep_token_id)
@@ -118,20 +123,30 @@ def mlm_step_loss(model, inputs, chosen, labels):
     return loss, correct
 
 
+def heldout_masks(blocks: np.ndarray, tok, mask_prob: float = 0.15, batch: int = 64, seed: int = 12345):
+    """Yield ``(inputs, chosen, labels)`` batch by batch with the fixed held-out masking seed.
+
+    Every held-out number (the model's, and the count baseline's in ``aniso.mlm_diagnostics``)
+    is measured on these same masked positions.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    for i in range(0, len(blocks), batch):
+        ids = torch.from_numpy(blocks[i:i + batch].astype(np.int64))
+        yield mask_tokens(ids, tok, mask_prob, gen)
+
+
 @torch.no_grad()
 def evaluate(model, blocks: np.ndarray, tok, cfg: PretrainConfig, batch: int = 64):
     """Held-out MLM loss and masked-token accuracy with a fixed masking seed."""
+    was_training = model.training
     model.eval()
-    gen = torch.Generator().manual_seed(12345)
     tot_loss, tot_correct, tot_n = 0.0, 0, 0
-    for i in range(0, len(blocks), batch):
-        ids = torch.from_numpy(blocks[i:i + batch].astype(np.int64))
-        inputs, chosen, labels = mask_tokens(ids, tok, cfg.mask_prob, gen)
+    for inputs, chosen, labels in heldout_masks(blocks, tok, cfg.mask_prob, batch):
         loss, correct = mlm_step_loss(model, inputs, chosen, labels)
         tot_loss += loss.item() * len(labels)
         tot_correct += correct
         tot_n += len(labels)
-    model.train()
+    model.train(was_training)
     return tot_loss / tot_n, tot_correct / tot_n
 
 
