@@ -130,3 +130,39 @@ def test_shared_split_is_the_corpus_split_of_the_shared_sources(data_dir):
     seen = [p for _, ps in corpus.iter_shared_sources(data_dir) for p in ps]
     assert len(train) + len(held) == len(set(seen))  # every distinct paragraph, once
     assert train[0] == next(p for p in seen if not corpus.is_heldout(p))  # in source order
+
+
+def test_sinusoidal_positions_match_the_transformer_formula():
+    pe = pretrain.sinusoidal_positions(6, 4)
+    i = np.arange(6)[:, None]
+    ref = np.concatenate([np.sin(i / 10000 ** (0 / 4)), np.cos(i / 10000 ** (0 / 4)),
+                          np.sin(i / 10000 ** (2 / 4)), np.cos(i / 10000 ** (2 / 4))], axis=1)[:, [0, 1, 2, 3]]
+    np.testing.assert_allclose(pe.numpy(), np.sqrt(2) * ref, rtol=1e-6, atol=1e-7)
+    assert pe.pow(2).mean().sqrt().item() == pytest.approx(1.0, abs=0.02)
+    assert pretrain.sinusoidal_positions(3, 5).shape == (3, 5)  # odd widths work
+
+
+def test_frozen_sinusoidal_positions_stay_fixed_and_resume_exactly(tmp_path):
+    from dataclasses import replace
+    cfg = replace(_tiny_cfg(tmp_path, "full"), position_init="sinusoidal", position_scale=0.05,
+                  freeze_positions=True)
+    start = pretrain.build_model(cfg, 30522).bert.embeddings.position_embeddings.weight.detach().clone()
+    assert start.pow(2).mean().sqrt().item() == pytest.approx(0.05, rel=0.02)
+    full = pretrain.train(cfg, progress=False)
+    assert torch.equal(full.bert.embeddings.position_embeddings.weight, start)
+    cut = replace(cfg, out=str(tmp_path / "cut"))
+    pretrain.train(cut, stop_after=7, progress=False)
+    resumed = pretrain.train(cut, progress=False)
+    for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), k
+    learned = pretrain.train(replace(cfg, out=str(tmp_path / "learned"), freeze_positions=False), progress=False)
+    assert not torch.equal(learned.bert.embeddings.position_embeddings.weight, start)
+    with pytest.raises(ValueError, match="position_init"):
+        pretrain.build_model(replace(cfg, position_init="rotary"), 100)
+
+
+def test_cli_parses_position_options(monkeypatch):
+    seen = []
+    monkeypatch.setattr(pretrain, "train", seen.append)
+    pretrain.main(["--position-init", "sinusoidal", "--position-scale", "0.05", "--freeze-positions"])
+    assert (seen[0].position_init, seen[0].position_scale, seen[0].freeze_positions) == ("sinusoidal", 0.05, True)

@@ -53,6 +53,9 @@ class PretrainConfig:
     eval_every: int = 250
     threads: int = 0  # 0: torch's default
     bf16: bool = False  # bfloat16 autocast for the training step (weights and optimizer stay float32)
+    position_init: str = "random"  # "random": BERT's N(0, 0.02); "sinusoidal": the Transformer's sines and cosines
+    position_scale: float = 0.03  # root mean square of the sinusoidal position embeddings
+    freeze_positions: bool = False  # keep the position embeddings at their initial values
     max_train_blocks: int = 0  # 0: all (a small number for tests)
 
 
@@ -103,15 +106,33 @@ def mask_tokens(ids: torch.Tensor, tok, mask_prob: float, gen: torch.Generator):
     return inputs, chosen, labels
 
 
+def sinusoidal_positions(n_positions: int, dim: int) -> torch.Tensor:
+    """The Transformer's position encodings (Vaswani et al. 2017, section 3.5), root mean square 1."""
+    pos = torch.arange(n_positions, dtype=torch.float64)[:, None]
+    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float64) * (-math.log(10000.0) / dim))
+    out = torch.zeros(n_positions, dim, dtype=torch.float64)
+    out[:, 0::2] = torch.sin(pos * freq)
+    out[:, 1::2] = torch.cos(pos * freq)[:, : dim // 2]
+    return (out * math.sqrt(2)).float()
+
+
 def build_model(cfg: PretrainConfig, vocab_size: int):
     from transformers import BertConfig, BertForMaskedLM
+    if cfg.position_init not in ("random", "sinusoidal"):
+        raise ValueError(f"position_init must be 'random' or 'sinusoidal', got {cfg.position_init!r}")
     torch.manual_seed(cfg.seed)
     config = BertConfig(vocab_size=vocab_size, hidden_size=cfg.hidden_size,
                         num_hidden_layers=cfg.num_layers, num_attention_heads=cfg.num_heads,
                         intermediate_size=cfg.intermediate_size,
                         max_position_embeddings=max(cfg.max_len, 128),
                         hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=cfg.dropout)
-    return BertForMaskedLM(config)
+    model = BertForMaskedLM(config)
+    pe = model.bert.embeddings.position_embeddings.weight
+    if cfg.position_init == "sinusoidal":
+        with torch.no_grad():
+            pe.copy_(cfg.position_scale * sinusoidal_positions(*pe.shape))
+    pe.requires_grad_(not cfg.freeze_positions)
+    return model
 
 
 def mlm_step_loss(model, inputs, chosen, labels):
@@ -184,8 +205,9 @@ def train(cfg: PretrainConfig, stop_after: int | None = None, progress: bool = T
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
     model = build_model(cfg, len(tok))
-    decay = [p for nme, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for nme, p in model.named_parameters() if p.ndim < 2]
+    trained = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trained if p.ndim >= 2]
+    no_decay = [p for p in trained if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6)
@@ -280,6 +302,21 @@ def export(run_dir: str, dest: str, dtype=torch.float16):
     return dest
 
 
+def _positions_row(cfg: dict) -> str:
+    if cfg.get("position_init", "random") == "random":
+        return "learned, initialised as in BERT (normal, standard deviation 0.02)"
+    how = "kept fixed during training" if cfg.get("freeze_positions") else "then learned"
+    return (f"initialised with the Transformer's sinusoidal encodings, root mean square {cfg['position_scale']}, "
+            f"{how}; stored as ordinary BERT position embeddings")
+
+
+def _positions_flags(cfg: dict) -> str:
+    if cfg.get("position_init", "random") == "random":
+        return ""
+    return (f" \\\n    --position-init {cfg['position_init']} --position-scale {cfg['position_scale']}"
+            + (" --freeze-positions" if cfg.get("freeze_positions") else ""))
+
+
 def model_card(dest: Path, n_params: int) -> str:
     """Render MODEL_CARD.md from the files exported beside the weights (no number typed by hand)."""
     import platform
@@ -321,6 +358,7 @@ MLM head is computed only at masked positions, so the large vocabulary costs lit
 | tokens seen | {tokens / 1e6:.1f}M |
 | optimizer | AdamW (0.9, 0.98), eps 1e-6, weight decay {cfg['weight_decay']}, gradient clipping 1.0 |
 | learning rate | linear warm-up over {cfg['warmup_steps']} steps to {cfg['lr']}, then linear decay to 0 at step {cfg['total_steps']} |
+| position embeddings | {_positions_row(cfg)} |
 | seed | {cfg['seed']} |
 | hardware | {os.cpu_count()} CPU cores ({platform.machine()}), no GPU; {'bfloat16 autocast for the training step, float32 weights, optimizer and held-out evaluation' if cfg.get('bf16') else 'float32'} |
 | throughput | median {tps:,.0f} tokens/s (the machine was shared with other work for part of the run) |
@@ -357,7 +395,7 @@ Files of the shared data folder (sha256 in `src/aniso/data_sha256.txt`):
 ```bash
 python -m aniso.corpus --out build/corpus --data-dir ../shared/data
 python -m aniso.pretrain --corpus build/corpus --out build/mini-bert-run \\
-    --batch-size {cfg['batch_size']} --lr {cfg['lr']} --warmup-steps {cfg['warmup_steps']} --total-steps {cfg['total_steps']}{' --bf16' if cfg.get('bf16') else ''}
+    --batch-size {cfg['batch_size']} --lr {cfg['lr']} --warmup-steps {cfg['warmup_steps']} --total-steps {cfg['total_steps']}{' --bf16' if cfg.get('bf16') else ''}{_positions_flags(cfg)}
 python -m aniso.pretrain --out build/mini-bert-run --export models/mini-bert
 ```
 
