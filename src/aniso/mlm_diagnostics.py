@@ -1,4 +1,4 @@
-"""Why the stand-in BERT stalls (appendix "The stand-in BERT", section "Why it stalls").
+"""Does a masked language model read its neighbours? (appendix "The stand-in BERT", section "Does it read the neighbours?").
 
 Two measurements that explain a masked language model stuck at low accuracy:
 

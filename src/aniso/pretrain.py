@@ -271,9 +271,8 @@ def train(cfg: PretrainConfig, stop_after: int | None = None, progress: bool = T
 def export(run_dir: str, dest: str, dtype=torch.float16):
     """Write the trained model as a Hugging Face folder (safetensors, config, tokenizer).
 
-    The training log, the run's settings, the corpus manifest, the run's ``NOTES.md`` (appended to the
-    model card) and any ``earlier_runs/`` folder of the run (the exported logs of earlier stand-ins)
-    travel with it.
+    The training log, the run's settings, the corpus manifest and the run's ``NOTES.md`` (appended to
+    the model card) travel with it.
     """
     cfg = PretrainConfig(**json.loads((Path(run_dir) / "config.json").read_text()))
     tok = load_tokenizer(cfg)
@@ -301,9 +300,6 @@ def export(run_dir: str, dest: str, dtype=torch.float16):
     manifest = Path(cfg.corpus) / "manifest.json"
     if manifest.exists():
         (Path(dest) / "corpus_manifest.json").write_text(manifest.read_text())
-    if (run / "earlier_runs").is_dir():  # logs of earlier stand-ins, for the appendix's comparison
-        import shutil
-        shutil.copytree(run / "earlier_runs", Path(dest) / "earlier_runs", dirs_exist_ok=True)
     n_params = sum(p.numel() for p in model.parameters())
     notes = (run / "NOTES.md").read_text() if (run / "NOTES.md").exists() else ""
     (Path(dest) / "MODEL_CARD.md").write_text(model_card(Path(dest), n_params) + notes)
