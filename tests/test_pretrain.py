@@ -169,3 +169,40 @@ def test_cli_parses_position_options(monkeypatch):
     monkeypatch.setattr(pretrain, "train", seen.append)
     pretrain.main(["--position-init", "sinusoidal", "--position-scale", "0.05", "--freeze-positions"])
     assert (seen[0].position_init, seen[0].position_scale, seen[0].freeze_positions) == ("sinusoidal", 0.05, True)
+
+
+def test_init_from_starts_from_the_earlier_run_and_export_carries_both_stages(tmp_path):
+    from dataclasses import replace
+    one = _tiny_cfg(tmp_path, "one")
+    first = pretrain.train(one, progress=False)
+    two = replace(one, out=str(tmp_path / "two"), init_from=one.out, position_init="sinusoidal",
+                  position_scale=0.05, freeze_positions=True, total_steps=8)
+    start = pretrain.build_model(two, 30522)
+    sines = start.bert.embeddings.position_embeddings.weight.detach().clone()
+    pretrain._init_from_run(start, two)
+    for k, v in start.state_dict().items():
+        expected = sines if k == "bert.embeddings.position_embeddings.weight" else first.state_dict()[k]
+        assert torch.equal(v, expected), k
+    full = pretrain.train(two, progress=False)
+    cut = replace(two, out=str(tmp_path / "cut"))  # an interrupted second stage resumes exactly
+    pretrain.train(cut, stop_after=5, progress=False)
+    resumed = pretrain.train(cut, progress=False)
+    for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), k
+
+    (tmp_path / "corpus" / "manifest.json").write_text(json.dumps(
+        {"packages": [], "shared": {}, "sources": {"toy": 1}, "train.txt": {"sha256": "x", "words": 1},
+         "heldout.txt": {"sha256": "y", "words": 1}}))
+    (tmp_path / "one" / "NOTES.md").write_text("\nfirst notes\n")
+    (tmp_path / "two" / "NOTES.md").write_text("\nsecond notes\n")
+    dest = tmp_path / "export"
+    pretrain.export(two.out, str(dest))
+    log = [json.loads(l) for l in open(dest / "training_log.jsonl")]
+    assert [(r["step"], r["stage"]) for r in log] == [(4, 1), (8, 1), (12, 1), (16, 2), (20, 2)]
+    stages = json.loads((dest / "pretraining_stages.json").read_text())
+    assert [(s["steps"], s["position_init"]) for s in stages] == [(12, "random"), (8, "sinusoidal")]
+    card = (dest / "MODEL_CARD.md").read_text()
+    assert "| steps | 20 (stage 1: 12; stage 2: 8) |" in card
+    assert f"--out {two.out} --init-from {one.out}" in card and card.endswith("\nfirst notes\n\nsecond notes\n")
+    with pytest.raises(ValueError, match="different architecture"):
+        pretrain._init_from_run(pretrain.build_model(replace(two, hidden_size=32), 30522), two)

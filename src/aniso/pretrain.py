@@ -14,6 +14,10 @@ tokens/s every ``log_every`` steps, and held-out loss/accuracy every
 
     python -m aniso.pretrain --corpus build/corpus --out build/mini-bert-run
     python -m aniso.pretrain --out build/mini-bert-run --export models/mini-bert
+
+A run can start from the weights of another (``--init-from RUN``) with a fresh
+optimizer and schedule, for instance with other position embeddings; the export
+then carries both runs' logs, settings and notes, as stages.
 """
 from __future__ import annotations
 
@@ -57,6 +61,7 @@ class PretrainConfig:
     position_scale: float = 0.03  # root mean square of the sinusoidal position embeddings
     freeze_positions: bool = False  # keep the position embeddings at their initial values
     max_train_blocks: int = 0  # 0: all (a small number for tests)
+    init_from: str = ""  # a finished run folder: start from its weights (fresh optimizer and schedule)
 
 
 def default_tokenizer_path() -> str:
@@ -178,6 +183,21 @@ def lr_at(step: int, cfg: PretrainConfig) -> float:
     return cfg.lr * max(0.0, 1.0 - frac)
 
 
+def _init_from_run(model, cfg: PretrainConfig):
+    """Copy the weights of the run in ``cfg.init_from`` (its last checkpoint) into ``model``.
+
+    The position embeddings follow this run's ``position_init``: with ``sinusoidal`` they keep the
+    encodings :func:`build_model` set; with ``random`` they are copied too. The optimizer and the
+    learning-rate schedule start afresh (appendix "The stand-in BERT", section "How it was trained").
+    """
+    earlier = torch.load(Path(cfg.init_from) / "ckpt.pt", weights_only=False)["model"]
+    state = model.state_dict()
+    if set(earlier) != set(state) or any(earlier[k].shape != v.shape for k, v in state.items()):
+        raise ValueError(f"the run in {cfg.init_from} has a different architecture")
+    keep = {"bert.embeddings.position_embeddings.weight"} if cfg.position_init == "sinusoidal" else set()
+    model.load_state_dict({k: (state[k] if k in keep else earlier[k]) for k in state})
+
+
 def _atomic_save(obj, path: Path):
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
@@ -220,6 +240,8 @@ def train(cfg: PretrainConfig, stop_after: int | None = None, progress: bool = T
         step = state["step"]
         torch.set_rng_state(state["torch_rng"])
     else:
+        if cfg.init_from:
+            _init_from_run(model, cfg)
         torch.manual_seed(cfg.seed + 1)
     model.train()
     log = open(out / "log.jsonl", "a")
@@ -286,27 +308,68 @@ def export(run_dir: str, dest: str, dtype=torch.float16):
     c = json.loads(conf.read_text())
     c["dtype"] = "float32"
     conf.write_text(json.dumps(c, indent=2, sort_keys=True) + "\n")
-    # the training log and the corpus manifest travel with the checkpoint (the appendix plots them)
-    run = Path(run_dir)
-    records = {}
-    for line in open(run / "log.jsonl"):
-        rec = json.loads(line)
-        if "step" in rec and rec["step"] <= state["step"]:
-            records[rec["step"]] = rec  # after a resume, the re-run steps replace the first ones
+    # the training log and the corpus manifest travel with the checkpoint (the appendix plots them);
+    # a run started --init-from another brings that run's log, settings and notes along, as stages
+    stages, offset, records, notes = [], 0, {}, ""
+    for run in _stage_runs(Path(run_dir)):
+        last = state["step"] if run == Path(run_dir) else torch.load(run / "ckpt.pt", weights_only=False)["step"]
+        for line in open(run / "log.jsonl"):
+            rec = json.loads(line)
+            if "step" in rec and rec["step"] <= last:  # after a resume, the re-run steps replace the first ones
+                records[offset + rec["step"]] = {**rec, "step": offset + rec["step"], "stage": len(stages) + 1}
+        stages.append({**json.loads((run / "config.json").read_text()), "steps": last})
+        notes += (run / "NOTES.md").read_text() if (run / "NOTES.md").exists() else ""
+        offset += last
+    if len(stages) > 1:  # each run's notes are headed "## Notes on this run"
+        parts = notes.split("## Notes on this run")
+        notes = parts[0] + "".join(f"## Notes on stage {i}{part}" for i, part in enumerate(parts[1:], 1))
     with open(Path(dest) / "training_log.jsonl", "w") as f:
         for step in sorted(records):
             f.write(json.dumps(records[step]) + "\n")
-    (Path(dest) / "pretraining_config.json").write_text((run / "config.json").read_text())
+    (Path(dest) / "pretraining_config.json").write_text((Path(run_dir) / "config.json").read_text())
+    (Path(dest) / "pretraining_stages.json").write_text(json.dumps(stages, indent=2) + "\n")
     manifest = Path(cfg.corpus) / "manifest.json"
     if manifest.exists():
         (Path(dest) / "corpus_manifest.json").write_text(manifest.read_text())
     n_params = sum(p.numel() for p in model.parameters())
-    notes = (run / "NOTES.md").read_text() if (run / "NOTES.md").exists() else ""
     (Path(dest) / "MODEL_CARD.md").write_text(model_card(Path(dest), n_params) + notes)
     return dest
 
 
-def _positions_row(cfg: dict) -> str:
+def _stage_runs(run: Path) -> list[Path]:
+    """The run folders behind ``run``, earliest first, following ``init_from``."""
+    chain = [run]
+    while init := json.loads((chain[0] / "config.json").read_text()).get("init_from"):
+        chain.insert(0, Path(init))
+    return chain
+
+
+def _per_stage(stages: list[dict], row, alone: bool = False) -> str:
+    """A model-card cell: ``row(config)`` for a one-stage run, else one clause per stage."""
+    if len(stages) == 1:
+        return row(stages[0]) if alone else ""
+    parts = "; ".join(f"stage {i}: {row(c)}" for i, c in enumerate(stages, 1))
+    return parts if alone else f" ({parts})"
+
+
+def _lr_row(cfg: dict) -> str:
+    return (f"linear warm-up over {cfg['warmup_steps']} steps to {cfg['lr']}, then linear decay to 0 at step "
+            f"{cfg['total_steps']}")
+
+
+def _commands(stages: list[dict]) -> str:
+    """The ``python -m aniso.pretrain`` command of each stage."""
+    lines = []
+    for cfg in stages:
+        init = f" --init-from {cfg['init_from']}" if cfg.get("init_from") else ""
+        lines.append(f"python -m aniso.pretrain --corpus build/corpus --out {cfg['out']}{init} \\\n"
+                     f"    --batch-size {cfg['batch_size']} --lr {cfg['lr']} --warmup-steps {cfg['warmup_steps']} "
+                     f"--total-steps {cfg['total_steps']}{' --bf16' if cfg.get('bf16') else ''}{_positions_flags(cfg)}")
+    return "\n".join(lines)
+
+
+def positions_description(cfg: dict) -> str:
+    """How a run's position embeddings were set (model card; appendix "The stand-in BERT")."""
     if cfg.get("position_init", "random") == "random":
         return "learned, initialised as in BERT (normal, standard deviation 0.02)"
     how = "kept fixed during training" if cfg.get("freeze_positions") else "then learned"
@@ -325,6 +388,8 @@ def model_card(dest: Path, n_params: int) -> str:
     """Render MODEL_CARD.md from the files exported beside the weights (no number typed by hand)."""
     import platform
     cfg = json.loads((dest / "pretraining_config.json").read_text())
+    stages_file = dest / "pretraining_stages.json"
+    stages = json.loads(stages_file.read_text()) if stages_file.exists() else [{**cfg, "steps": None}]
     log = [json.loads(l) for l in open(dest / "training_log.jsonl")]
     man = json.loads((dest / "corpus_manifest.json").read_text())
     held = [r for r in log if "heldout_acc" in r]
@@ -358,11 +423,11 @@ MLM head is computed only at masked positions, so the large vocabulary costs lit
 | objective | MLM, {cfg['mask_prob']:.0%} of tokens selected (80% [MASK], 10% random, 10% kept); vocabulary projection only at selected positions |
 | sequences | packed paragraphs, {cfg['max_len']} tokens ([CLS] ... [SEP]) |
 | batch | {cfg['batch_size']} sequences ({cfg['batch_size'] * cfg['max_len']:,} tokens) |
-| steps | {steps:,} |
+| steps | {steps:,}{_per_stage(stages, lambda c: f"{c['steps']:,}")} |
 | tokens seen | {tokens / 1e6:.1f}M |
 | optimizer | AdamW (0.9, 0.98), eps 1e-6, weight decay {cfg['weight_decay']}, gradient clipping 1.0 |
-| learning rate | linear warm-up over {cfg['warmup_steps']} steps to {cfg['lr']}, then linear decay to 0 at step {cfg['total_steps']} |
-| position embeddings | {_positions_row(cfg)} |
+| learning rate | {_per_stage(stages, _lr_row, alone=True)} |
+| position embeddings | {_per_stage(stages, positions_description, alone=True)} |
 | seed | {cfg['seed']} |
 | hardware | {os.cpu_count()} CPU cores ({platform.machine()}), no GPU; {'bfloat16 autocast for the training step, float32 weights, optimizer and held-out evaluation' if cfg.get('bf16') else 'float32'} |
 | throughput | median {tps:,.0f} tokens/s (the machine was shared with other work for part of the run) |
@@ -370,7 +435,7 @@ MLM head is computed only at masked positions, so the large vocabulary costs lit
 
 Held-out text (every paragraph whose md5 is 0 mod 200, {man['heldout.txt']['words']:,} words, same
 sources): **MLM loss {last['heldout_loss']:.3f}, masked-token accuracy {100 * last['heldout_acc']:.1f}%**
-(fixed masking seed). The full log is `training_log.jsonl`; the run's settings `pretraining_config.json`.
+(fixed masking seed). The full log is `training_log.jsonl`; the run's settings `pretraining_config.json`{'' if len(stages) == 1 else ', those of every stage `pretraining_stages.json`'}.
 
 ## Text
 
@@ -398,13 +463,12 @@ Files of the shared data folder (sha256 in `src/aniso/data_sha256.txt`):
 
 ```bash
 python -m aniso.corpus --out build/corpus --data-dir ../shared/data
-python -m aniso.pretrain --corpus build/corpus --out build/mini-bert-run \\
-    --batch-size {cfg['batch_size']} --lr {cfg['lr']} --warmup-steps {cfg['warmup_steps']} --total-steps {cfg['total_steps']}{' --bf16' if cfg.get('bf16') else ''}{_positions_flags(cfg)}
-python -m aniso.pretrain --out build/mini-bert-run --export models/mini-bert
+{_commands(stages)}
+python -m aniso.pretrain --out {stages[-1]['out']} --export models/mini-bert
 ```
 
 The run checkpoints every {cfg['ckpt_every']} steps and resumes exactly from the last checkpoint when
-restarted with the same command.
+restarted with the same command.{"" if len(stages) == 1 else " Each stage starts from the weights of the one before it (`--init-from`), with a fresh optimizer and learning-rate schedule."}
 """
 
 
