@@ -193,8 +193,8 @@ def test_init_from_starts_from_the_earlier_run_and_export_carries_both_stages(tm
     (tmp_path / "corpus" / "manifest.json").write_text(json.dumps(
         {"packages": [], "shared": {}, "sources": {"toy": 1}, "train.txt": {"sha256": "x", "words": 1},
          "heldout.txt": {"sha256": "y", "words": 1}}))
-    (tmp_path / "one" / "NOTES.md").write_text("\nfirst notes\n")
-    (tmp_path / "two" / "NOTES.md").write_text("\nsecond notes\n")
+    (tmp_path / "one" / "NOTES.md").write_text("\n## Notes on this run\nfirst notes\n")
+    (tmp_path / "two" / "NOTES.md").write_text("\n## Notes on this run\nsecond notes\n")
     dest = tmp_path / "export"
     pretrain.export(two.out, str(dest))
     log = [json.loads(l) for l in open(dest / "training_log.jsonl")]
@@ -203,6 +203,6 @@ def test_init_from_starts_from_the_earlier_run_and_export_carries_both_stages(tm
     assert [(s["steps"], s["position_init"]) for s in stages] == [(12, "random"), (8, "sinusoidal")]
     card = (dest / "MODEL_CARD.md").read_text()
     assert "| steps | 20 (stage 1: 12; stage 2: 8) |" in card
-    assert f"--out {two.out} --init-from {one.out}" in card and card.endswith("\nfirst notes\n\nsecond notes\n")
+    assert f"--out {two.out} --init-from {one.out}" in card and card.endswith("\n## Notes on stage 1\nfirst notes\n\n## Notes on stage 2\nsecond notes\n")
     with pytest.raises(ValueError, match="different architecture"):
         pretrain._init_from_run(pretrain.build_model(replace(two, hidden_size=32), 30522), two)
