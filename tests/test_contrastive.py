@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from aniso.threads import free_cores
 from transformers import TrainerCallback
 
 from aniso import contrastive as C
@@ -25,7 +26,7 @@ SENTENCES = [f"sentence number {i} is about {w} and {v}" for i, (w, v) in enumer
 def _threads():
     """One thread when another process holds a core: two would wait on each other (see free_cores)."""
     before = torch.get_num_threads()
-    torch.set_num_threads(C.free_cores())
+    torch.set_num_threads(free_cores())
     yield
     torch.set_num_threads(before)
 
@@ -247,4 +248,4 @@ def test_book_configs_and_free_cores():
     assert set(quick) == {"unsup", "no_dropout", "delete_word", "sup", "align_uniform"}
     assert quick["no_dropout"].replace(positive="dropout", stop_after=None) == quick["unsup"]
     assert C.book_configs("paper")["unsup"] == C.paper_config()
-    assert 1 <= C.free_cores() <= (__import__("os").cpu_count() or 1)
+    assert 1 <= free_cores() <= (__import__("os").cpu_count() or 1)

@@ -1,17 +1,179 @@
-"""Small helpers for the chapters themselves (introduced in chapter "The problem").
+"""The chapters' own bookkeeping: set-up, glue, checked claims and the "What reproduces" ledger.
 
-:func:`glue` wraps ``myst_nb.glue`` so that numpy scalars are stored as plain
-Python numbers: MyST-NB formats ``{glue:text}`name:.2f``` from the stored
-text, and numpy 2 writes ``np.float64(0.5)`` there, which cannot be formatted.
+Introduced in chapter "The problem"; every chapter calls it from cells whose input the
+rendered page hides, so that the code a reader sees is the code that teaches.
+
+* :func:`start_chapter` / :func:`finish_chapter` open and close a chapter: the book's
+  figure style, the warning filters, the thread policy and the chapter's timer.
+* :func:`glue` and :func:`glue_many` hand numbers to the prose (MyST-NB ``glue``).
+* :func:`claim` guards a qualitative sentence of the prose: when the numbers stop
+  supporting it, the execution fails with the sentence's text.
+* :func:`ledger_row` records one line of the chapter's "What reproduces" table;
+  :func:`show_ledger` prints the chapter's rows and glues them for the book's page,
+  which :func:`read_ledger` collects from the executed notebooks.
 """
 from __future__ import annotations
 
+import ast
+import json
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
 import numpy as np
+
+VERDICTS = ("reproduced", "partly", "not at this scale", "contradicted")
+LEDGER_GLUE = "ledger_rows"  # the glue name under which a chapter stores its ledger rows
+
+
+class ClaimError(AssertionError):
+    """A sentence of the prose that the chapter's numbers no longer support."""
+
+
+@dataclass
+class LedgerRow:
+    """One central claim of a paper, the paper's number, ours, and the verdict."""
+    chapter: str
+    claim: str
+    where: str
+    paper: str
+    ours: str
+    verdict: str
+    note: str = ""
+
+
+@dataclass
+class _Chapter:
+    name: str
+    profile: str
+    threads: int
+    start: float
+    rows: list
+
+
+_CURRENT: _Chapter | None = None
+
+
+def start_chapter(profile: str, chapter: str, threads: str = "free") -> None:
+    """Open a chapter: style, warning filters, thread policy (:mod:`aniso.threads`) and timer.
+
+    ``chapter`` is the short name the ledger shows (e.g. ``"1. Gao et al. 2019"``).
+    Chapter "The problem".
+    """
+    global _CURRENT
+    if profile not in ("quick", "paper"):
+        raise ValueError(f"PROFILE = {profile!r}: expected 'quick' or 'paper'")
+    from .plotting import set_style
+    from .threads import apply_policy
+
+    set_style()
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+    n = apply_policy(threads)
+    _CURRENT = _Chapter(chapter, profile, n, time.perf_counter(), [])
+
+
+def _chapter() -> _Chapter:
+    if _CURRENT is None:
+        raise RuntimeError("call aniso.book.start_chapter(PROFILE, ...) first")
+    return _CURRENT
+
+
+def finish_chapter() -> float:
+    """Close the chapter: glue its wall time as ``chapter_seconds`` and return it."""
+    ch = _chapter()
+    secs = time.perf_counter() - ch.start
+    glue("chapter_seconds", secs)
+    print(f"chapter: {secs:.0f} s wall, {time.process_time():.0f} s CPU, {ch.threads} thread(s)")
+    return secs
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def glue(name: str, value, display: bool = False):
-    """Glue a value for the chapter's prose; numpy scalars become Python numbers. Chapter "The problem"."""
+    """Glue a value for the chapter's prose; numpy scalars become Python numbers.
+
+    MyST-NB formats ``{glue:text}`name:.2f``` from the stored text, and numpy 2
+    writes ``np.float64(0.5)`` there, which cannot be formatted. Verdicts are not
+    glued: a sentence that depends on the numbers is written and guarded by
+    :func:`claim`. Chapter "The problem".
+    """
     from myst_nb import glue as _glue
-    if isinstance(value, np.generic):
-        value = value.item()
-    return _glue(name, value, display=display)
+
+    return _glue(name, _plain(value), display=display)
+
+
+def glue_many(prefix: str, mapping: dict) -> None:
+    """Glue every ``key: value`` of ``mapping`` as ``{prefix}{key}`` (one call per table).
+
+    Chapter "The problem".
+    """
+    if not isinstance(mapping, dict):
+        raise TypeError(f"glue_many expects a dict, got {type(mapping).__name__}")
+    for key, value in mapping.items():
+        glue(f"{prefix}{key}", value)
+
+
+def claim(text: str, holds) -> None:
+    """Fail the execution with ``text`` when a sentence of the prose stops holding.
+
+    ``holds`` is the check, computed from the chapter's numbers, e.g.
+    ``claim("whitening beats the best raw pooling on STS-B", white > best)``.
+    Chapter "The problem".
+    """
+    if not isinstance(holds, (bool, np.bool_)):
+        raise TypeError(f"claim {text!r}: the check must be a bool, got {type(holds).__name__}")
+    if not holds:
+        raise ClaimError(f"the prose says {text!r}, and this execution's numbers do not support it")
+
+
+def ledger_row(claim_text: str, where: str, paper: str, ours: str, verdict: str, holds,
+               note: str = "") -> LedgerRow:
+    """Record one row of the chapter's "What reproduces" table, guarded like :func:`claim`.
+
+    ``paper`` and ``ours`` are the two numbers as text (ours formatted from a computed
+    value); ``verdict`` is one of :data:`VERDICTS`, written by the author, and ``holds``
+    is the check that the numbers support it. Chapter "The problem".
+    """
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict {verdict!r}: expected one of {VERDICTS}")
+    claim(f"{claim_text}: {verdict}", holds)
+    row = LedgerRow(_chapter().name, claim_text, where, paper, ours, verdict, note)
+    _chapter().rows.append(row)
+    return row
+
+
+def ledger_table(rows) -> "pd.DataFrame":  # noqa: F821
+    """The rows as a table: claim, where, the paper's number, ours, verdict."""
+    import pandas as pd
+
+    frame = pd.DataFrame([asdict(r) if isinstance(r, LedgerRow) else r for r in rows])
+    if frame.empty:
+        return frame
+    return frame[["claim", "where", "paper", "ours", "verdict"]].rename(
+        columns={"where": "in the paper", "paper": "paper's number", "ours": "ours"})
+
+
+def show_ledger():
+    """Glue the chapter's rows for the book's "What reproduces" page and return them as a table."""
+    rows = _chapter().rows
+    if not rows:
+        raise RuntimeError("the chapter recorded no ledger rows (aniso.book.ledger_row)")
+    glue(LEDGER_GLUE, json.dumps([asdict(r) for r in rows]))
+    return ledger_table(rows).style.hide(axis="index")
+
+
+def read_ledger(executed_notebook: str | Path) -> list[dict]:
+    """The ledger rows an executed notebook glued (empty when it glued none)."""
+    for cell in json.loads(Path(executed_notebook).read_text())["cells"]:
+        for out in cell.get("outputs", []):
+            if out.get("metadata", {}).get("scrapbook", {}).get("name") == LEDGER_GLUE:
+                text = out["data"]["text/plain"]
+                text = "".join(text) if isinstance(text, list) else text
+                return json.loads(ast.literal_eval(text))
+    return []

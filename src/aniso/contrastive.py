@@ -52,10 +52,11 @@ from . import metrics
 from .encoders import (HUB_NAMES, TransformerEncoder, _minilm_path, default_cache_dir, load_encoder,
                        mini_bert_path, pool)
 from .evaluation import score_task
+from .threads import free_threads
 
 __all__ = ["info_nce", "align_uniform_loss", "delete_word", "SimCSEConfig", "paper_config", "quick_config",
            "book_configs", "train_simcse", "SimCSERun", "AlignUniformLoss", "DevProbe", "pretext_stats",
-           "encode_many", "evaluate_many", "supervised_examples", "training_sentences", "free_cores", "book_plane",
+           "encode_many", "evaluate_many", "supervised_examples", "training_sentences", "book_plane",
            "plot_plane", "plane_figure", "RUN_LABELS", "PLANE_COLORS", "PAPER_SIMCSE", "WIKI1M_URL"]
 
 _CODE_VERSION = 1  # bump when a change in training would change the results of a cached run
@@ -528,7 +529,7 @@ def evaluate_many(encoder, tasks=data_mod.TASKS, poolings=("cls", "mean", "first
     ``transforms`` adds ``{label: (pooling, fitted post-processor)}`` rows,
     e.g. a whitening applied to ``first_last_avg``.
     """
-    with _free_threads():
+    with free_threads():
         return _evaluate_many(load_encoder(encoder), tasks, poolings, transforms, data_dir)
 
 
@@ -544,42 +545,6 @@ def _evaluate_many(encoder, tasks, poolings, transforms, data_dir):
         for label, x in variants.items():
             out[label][t] = score_task(d, x[:n], x[n:], by_subset=t.startswith("sts1"))
     return out
-
-
-def free_cores() -> int:
-    """Cores not busy with other processes right now (at least 1), to use as torch's thread count.
-
-    Chapter "SimCSE". Measured from ``/proc/stat`` over 0.3 s: with two
-    threads on a machine where another process holds a core, every operation
-    waits for the starved thread and training runs several times slower than
-    with one. Falls back to ``os.cpu_count()`` off Linux.
-    """
-    n = os.cpu_count() or 1
-
-    def sample():
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        return sum(v), v[3] + (v[4] if len(v) > 4 else 0)  # total, idle + iowait
-
-    try:
-        t0, i0 = sample()
-        time.sleep(0.3)
-        t1, i1 = sample()
-    except (OSError, ValueError):
-        return n
-    busy = n * (1 - (i1 - i0) / max(t1 - t0, 1))
-    return max(1, min(n, int(n - busy + 0.5)))
-
-
-class _free_threads:
-    """Use :func:`free_cores` torch threads inside the block (re-measured on entry), then restore."""
-
-    def __enter__(self):
-        self.before = torch.get_num_threads()
-        torch.set_num_threads(free_cores())
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.before)
 
 
 # ----------------------------------------------------------------------------- training
@@ -796,7 +761,7 @@ def train_simcse(config: SimCSEConfig, *, force: bool = False, callbacks=(), dat
     elif rank0:
         (run_dir / "evals.jsonl").unlink(missing_ok=True)
     t0 = time.perf_counter()
-    with _free_threads():  # one thread when another process holds a core (see free_cores)
+    with free_threads():  # one thread when another process holds a core (see free_cores)
         trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
     seconds = time.perf_counter() - t0
     state = trainer.state

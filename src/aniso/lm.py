@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import resolve_data_dir
+from .threads import one_thread
 
 UNK, EOS = "<unk>", "<eos>"
 _CACHE_VERSION = 1  # bump when training changes, to invalidate cached runs
@@ -210,22 +211,6 @@ class TinyLM(nn.Module):
 # --------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------
-class one_thread:
-    """Run torch and the BLAS on one CPU thread inside the block (``with one_thread():``), or
-    from now on (``one_thread().__enter__()``): the same numbers on every machine (reductions
-    depend on the thread count), and much faster on a busy 2-core machine. Chapters 1 and 2."""
-
-    def __enter__(self):
-        from threadpoolctl import threadpool_limits
-        self.n, self.blas = torch.get_num_threads(), threadpool_limits(1)
-        torch.set_num_threads(1)
-        return self
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.n)
-        self.blas.restore_original_limits()
-
-
 @dataclass
 class TrainConfig:
     """Everything that defines a run (and its cache key). Chapters 1 and 2."""
