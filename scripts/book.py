@@ -65,7 +65,7 @@ MATHJAX_EXTRA = ROOT / "_mathjax_build"  # html_extra_path in _config.yml
 MATHJAX_SCRIPT = "mathjax/tex-chtml.js"  # where the built HTML must find MathJax
 # The parts of MathJax's es5 folder that tex-chtml.js loads (extensions, fonts, menu, speech).
 MATHJAX_PARTS = ["tex-chtml.js", "input", "output/chtml.js", "output/chtml", "a11y", "sre", "ui", "adaptors"]
-STAGED = ["_config.yml", "_toc.yml", "book", "notebooks", "_mathjax_build"]
+STAGED = ["_config.yml", "_toc.yml", "book", "notebooks", "_mathjax_build", "src"]  # src: literalinclude
 
 
 def say(msg: str) -> None:
