@@ -72,6 +72,11 @@ def start_chapter(profile: str, chapter: str, threads: str = "free") -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     n = apply_policy(threads)
     _CURRENT = _Chapter(chapter, profile, n, time.perf_counter(), [])
+    from . import smoke
+
+    if profile == "paper" and smoke.active():
+        print(f"Smoke run ({smoke.ENV_VAR} is set): the paper profile with these changes\n"
+              + smoke.changes_table().to_string(index=False))
 
 
 def _chapter() -> _Chapter:
