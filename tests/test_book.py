@@ -49,8 +49,10 @@ def test_ledger_rows_are_checked_glued_and_read_back(chapter, tmp_path):
     assert table.iloc[0].tolist() == ["a claim", "Table 1", "76.3", "47.6", "partly"]
     # read_ledger parses what myst-nb stores for a glued string: its repr as text/plain
     stored = chapter[book.LEDGER_GLUE]
+    prefix = "application/papermill.record/"  # what myst-nb writes for glue(..., display=False)
     nb = {"cells": [{"cell_type": "code", "outputs": [{
-        "data": {"text/plain": repr(stored)}, "metadata": {"scrapbook": {"name": book.LEDGER_GLUE}}}]}]}
+        "data": {prefix + "text/plain": repr(stored)},
+        "metadata": {"scrapbook": {"name": book.LEDGER_GLUE, "mime_prefix": prefix}}}]}]}
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps(nb))
     rows = book.read_ledger(path)

@@ -177,8 +177,10 @@ def read_ledger(executed_notebook: str | Path) -> list[dict]:
     """The ledger rows an executed notebook glued (empty when it glued none)."""
     for cell in json.loads(Path(executed_notebook).read_text())["cells"]:
         for out in cell.get("outputs", []):
-            if out.get("metadata", {}).get("scrapbook", {}).get("name") == LEDGER_GLUE:
-                text = out["data"]["text/plain"]
+            record = out.get("metadata", {}).get("scrapbook", {})
+            if record.get("name") == LEDGER_GLUE:
+                # display=False stores the value under "<mime_prefix>text/plain" (papermill record)
+                text = out["data"][record.get("mime_prefix", "") + "text/plain"]
                 text = "".join(text) if isinstance(text, list) else text
                 return json.loads(ast.literal_eval(text))
     return []
