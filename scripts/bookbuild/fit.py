@@ -27,26 +27,28 @@ MEASURE_JS = r"""(mode) => {
   const article = document.querySelector('article.bd-article, article, [role=main], main')
     || document.body;
   const out = [];
-  const describe = (el) => {
+  const describe = (el, role) => {
     let s = el.tagName.toLowerCase();
     const cls = Array.from(el.classList).slice(0, 2);
     if (cls.length) s += '.' + cls.join('.');
+    if (role) s += ' (' + role + ')';
     const section = el.closest('section[id]');
     if (section) s += ' in #' + section.id;
     const text = (el.textContent || '').trim().replace(/\s+/g, ' ');
     return s + ' "' + text.slice(0, 40) + (text.length > 40 ? '…' : '') + '"';
   };
-  const measure = (el, kind, onPurpose) => out.push({kind: kind, what: describe(el),
-    scroll: el.scrollWidth, client: el.clientWidth, on_purpose: onPurpose});
+  const measure = (el, kind, onPurpose, role) => out.push({kind: kind,
+    what: describe(el, role), scroll: el.scrollWidth, client: el.clientWidth,
+    on_purpose: onPurpose});
   if (mode === 'prose') {
     article.querySelectorAll('p').forEach(p => {
-      if (!p.closest('table, pre, .cell_output, .highlight')) measure(p, 'paragraph', false);
+      if (!p.closest('table, pre, .cell_output, .highlight')) measure(p, 'p', false, '');
     });
     return out;
   }
   article.querySelectorAll('pre, div.highlight, div.cell_output').forEach(el => {
     measure(el, el.tagName === 'PRE' ? 'pre' : 'div.' + (el.classList.contains('highlight')
-      ? 'highlight' : 'cell_output'), false);
+      ? 'highlight' : 'cell_output'), false, '');
   });
   article.querySelectorAll('table').forEach(t => {
     let scroller = null;
@@ -60,10 +62,10 @@ MEASURE_JS = r"""(mode) => {
       r => getComputedStyle(r.cells[0]).position === 'sticky');
     const onPurpose = !!scroller && sticky
       && ['auto', 'scroll'].includes(getComputedStyle(scroller).overflowX);
-    measure(t, 'table', onPurpose);
+    measure(t, 'table', onPurpose, '');
     const holder = scroller || t.parentElement;
-    if (holder) measure(holder, scroller ? 'scroll container of table' : 'parent of table',
-      onPurpose);
+    const role = scroller ? 'scroll container of a table' : 'holds a table';
+    if (holder) measure(holder, role, onPurpose, role);
   });
   return out;
 }"""
@@ -73,7 +75,7 @@ def overflow_problems(page: str, measurements: list[dict], width: int) -> list[s
     """One line per element wider than its box (``scrollWidth > clientWidth + 1``), unless it
     scrolls on purpose (a horizontal scroller with a sticky first column)."""
     return [
-        f"{page}: {m['kind']} {m['what']} overflows at {width} px "
+        f"{page}: {m['what']} overflows at {width} px "
         f"(scrollWidth {m['scroll']} > clientWidth {m['client']})"
         for m in measurements
         if m["scroll"] > m["client"] + SLACK and not m.get("on_purpose")
