@@ -512,7 +512,7 @@ def test_ledger_page_has_one_narrow_table_per_chapter_with_a_link():
     )
     assert "(profile `quick`): 1 reproduced, 1 partly, 0 not at this scale, 1 contradicted." in page
     assert page.index("### 1. Gao et al. 2019") < page.index("### 4. SimCSE")
-    assert "{doc}`Read the chapter <../notebooks/01_x>`" in page
+    assert "The chapter: {doc}`../notebooks/01_x`." in page
     assert page.count("| claim | in the paper | paper | ours | verdict |") == 2
     table = [line for line in page.splitlines() if line.startswith("| ")]
     assert all(line.count(" | ") == 4 for line in table), "five columns, no stray column break"

@@ -217,7 +217,7 @@ def ledger_page(rows: dict[str, list[dict]], profile: str = "quick") -> str:
         out += [
             f"### {name}",
             "",
-            f"{{doc}}`Read the chapter <../{doc}>`.",
+            f"The chapter: {{doc}}`../{doc}`.",
             "",
             "| claim | in the paper | paper | ours | verdict |",
             "|---|---|---|---|---|",
