@@ -1,4 +1,4 @@
-# The two commands of the README. Everything is implemented in scripts/book.py.
+# The two commands of the README, implemented in scripts/book.py (package scripts/bookbuild).
 PYTHON ?= python3
 
 .PHONY: book test student clean
@@ -6,7 +6,7 @@ PYTHON ?= python3
 book:  ## create/update .venv, execute every notebook (quick profile), build and check the HTML
 	$(PYTHON) scripts/book.py book
 
-test:  ## pytest, execution, build, HTML, determinism, student edition and browser checks, offline
+test:  ## ruff, pytest, execution, build, HTML, determinism, student edition and browser checks, offline
 	$(PYTHON) scripts/book.py test
 
 student:  ## the student edition (no solutions) from the chapters executed by `make book`
