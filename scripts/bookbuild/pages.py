@@ -138,35 +138,13 @@ def timings_page() -> str:
 
 # ----------------------------------------------------------------------------- the ledger
 def read_ledger(executed: Path) -> list[dict]:
-    """The ledger rows an executed notebook glued, read by :func:`aniso.book.read_ledger`.
-
-    myst-nb stores a value glued with ``display=False`` (aniso.book's default) under the mime
-    prefix of its ``scrapbook`` record (``application/papermill.record/text/plain``); when the
-    package's reader looks for a bare ``text/plain`` only, it is handed a copy of the notebook
-    whose glued outputs have the prefix stripped, as myst-nb itself does when it renders them.
-    """
+    """The ledger rows an executed notebook glued (:func:`aniso.book.read_ledger`)."""
     try:
         from aniso.book import read_ledger as read
     except ImportError:  # the checkout's package, when .venv has no editable install of it
         sys.path.insert(0, str(common.ROOT / "src"))
         from aniso.book import read_ledger as read
-    if not executed.exists():
-        return []
-    try:
-        return read(executed)
-    except KeyError:
-        import tempfile
-
-        nb = json.loads(executed.read_text())
-        for cell in nb["cells"]:
-            for out in cell.get("outputs", []):
-                prefix = out.get("metadata", {}).get("scrapbook", {}).get("mime_prefix", "")
-                if prefix:
-                    out["data"] = {k[len(prefix) :]: v for k, v in out.get("data", {}).items()}
-        with tempfile.TemporaryDirectory(prefix="aniso-ledger-") as tmp:
-            copy = Path(tmp) / executed.name
-            copy.write_text(json.dumps(nb))
-            return read(copy)
+    return read(executed) if executed.exists() else []
 
 
 def ledger_rows(stage_dir: Path, notebooks: list[str]) -> dict[str, list[dict]]:
