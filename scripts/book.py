@@ -10,7 +10,9 @@
     python3 scripts/book.py book        # setup + execute + build + check-html
     python3 scripts/book.py test        # setup, then offline: ruff + pytest + execute + build
                                         #   + check-html + determinism + student edition
-                                        #   + browser-check
+                                        #   + browser-check + smoke
+    python3 scripts/book.py smoke       # offline: every chapter, PROFILE="paper", ANISO_SMOKE=1
+    python3 scripts/book.py determinism # re-execute chapter 00 and compare its glued values
 
 Notebooks are executed by papermill into a staged copy of the book (_build/stage), so the
 notebooks in the repository stay without outputs; the book is then built from that copy with

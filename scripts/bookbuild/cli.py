@@ -15,8 +15,19 @@ from .checks import check_html_cmd, check_student_cmd
 from .env import reexec_in_venv, setup
 from .execute import determinism, execute, print_timings
 from .offline import IN_NETNS, Ledger, enter_netns
+from .smoke import smoke
 
-COMMANDS = ["setup", "execute", "build", "check-html", "browser-check", "book", "test"]
+COMMANDS = [
+    "setup",
+    "execute",
+    "build",
+    "check-html",
+    "browser-check",
+    "book",
+    "test",
+    "smoke",
+    "determinism",
+]
 LINTED = ["src", "tests", "scripts", "notebooks"]  # ruff, configured in pyproject.toml
 
 
@@ -59,7 +70,8 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> None:
     )
     args = parser.parse_args(argv)
     cmd = args.command
-    if cmd == "setup" or (cmd in ("book", "test") and not os.environ.get("ANISO_BOOK_SETUP_DONE")):
+    needs_setup = cmd in ("book", "test", "smoke")
+    if cmd == "setup" or (needs_setup and not os.environ.get("ANISO_BOOK_SETUP_DONE")):
         setup()
         if cmd == "setup":
             return
@@ -67,9 +79,15 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> None:
     reexec_in_venv()
     if cmd in ("test", "browser-check") and not os.environ.get(IN_NETNS):
         ensure_chromium()  # before the namespace: apt-get needs the network
-    if cmd == "test" and not os.environ.get(IN_NETNS):
+    if cmd in ("test", "smoke") and not os.environ.get(IN_NETNS):
         enter_netns()  # does not return when the namespace is available
     started = time.perf_counter()
+    if cmd == "smoke":
+        smoke()
+        return
+    if cmd == "determinism":
+        determinism()
+        return
     ledger = Ledger()
     if cmd == "test":
         lint()
@@ -94,6 +112,8 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> None:
         browser_check()
         ledger.mark("browser check")
     if cmd == "test":
+        smoke()  # the paper profile's code paths with local stand-ins (bookbuild.smoke)
+        ledger.mark("smoke run")
         ledger.report()
     if cmd in ("book", "test"):
         if cmd == "test":
