@@ -34,4 +34,9 @@ def test_active_swaps_in_stand_ins_and_cuts_steps(monkeypatch):
     assert smoke.simcse_config(paper_config(stop_after=25)).stop_after == 4
     assert smoke.model_name("all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
     assert len(smoke.changes_table()) == 4
-    assert smoke.lm_config(None).steps == smoke.LM_STEPS
+    from aniso.lm import PROFILES
+
+    small = smoke.lm_setup(PROFILES["paper"])
+    assert small["vocab_size"] == PROFILES["quick"]["vocab_size"]
+    assert small["config"].steps == smoke.LM_STEPS
+    assert small["config"].dim == PROFILES["quick"]["config"].dim

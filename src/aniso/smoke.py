@@ -59,14 +59,17 @@ def simcse_config(config):
     )
 
 
-def lm_config(config):
-    """A chapter 1-2 :class:`aniso.lm.TrainConfig` at the smallest size (else unchanged)."""
+def lm_setup(setup: dict) -> dict:
+    """A chapter 1-2 set-up (``{"vocab_size": ..., "config": TrainConfig}``, an entry of
+    :data:`aniso.lm.PROFILES`) at the smallest size: the quick profile's, at most
+    :data:`LM_STEPS` steps. Unchanged when inactive."""
     if not active():
-        return config
+        return setup
     from .lm import PROFILES
 
-    small = PROFILES["quick"]["config"]
-    return dataclasses.replace(small, steps=min(small.steps, LM_STEPS))
+    small = PROFILES["quick"]
+    config = dataclasses.replace(small["config"], steps=min(small["config"].steps, LM_STEPS))
+    return {**small, "config": config}
 
 
 def changes_table():
