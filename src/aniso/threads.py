@@ -49,6 +49,7 @@ class one_thread:
     depend on the thread count), and much faster on a busy 2-core machine. Chapters 1 and 2."""
 
     def __enter__(self):
+        import scipy.linalg  # noqa: F401  (load SciPy's own BLAS now, so that the limit covers it)
         from threadpoolctl import threadpool_limits
 
         self.n, self.blas = torch.get_num_threads(), threadpool_limits(1)
