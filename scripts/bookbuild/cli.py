@@ -16,6 +16,7 @@ from .env import reexec_in_venv, setup
 from .execute import determinism, execute, print_timings
 from .offline import IN_NETNS, Ledger, enter_netns
 from .smoke import smoke
+from .colab import sync as sync_colab
 
 COMMANDS = [
     "setup",
@@ -27,6 +28,7 @@ COMMANDS = [
     "test",
     "smoke",
     "determinism",
+    "sync-colab",
 ]
 LINTED = ["src", "tests", "scripts", "notebooks"]  # ruff, configured in pyproject.toml
 
@@ -84,6 +86,9 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> None:
     started = time.perf_counter()
     if cmd == "smoke":
         smoke()
+        return
+    if cmd == "sync-colab":
+        sync_colab()
         return
     if cmd == "determinism":
         determinism()
