@@ -12,11 +12,11 @@ from . import common
 from .browser import browser_check, ensure_chromium
 from .build import build
 from .checks import check_html_cmd, check_student_cmd
+from .colab import sync as sync_colab
 from .env import reexec_in_venv, setup
 from .execute import determinism, execute, print_timings
 from .offline import IN_NETNS, Ledger, enter_netns
 from .smoke import smoke
-from .colab import sync as sync_colab
 
 COMMANDS = [
     "setup",
