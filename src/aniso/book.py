@@ -12,6 +12,7 @@ rendered page hides, so that the code a reader sees is the code that teaches.
   :func:`show_ledger` prints the chapter's rows and glues them for the book's page,
   which :func:`read_ledger` collects from the executed notebooks.
 """
+
 from __future__ import annotations
 
 import ast
@@ -34,6 +35,7 @@ class ClaimError(AssertionError):
 @dataclass
 class LedgerRow:
     """One central claim of a paper, the paper's number, ours, and the verdict."""
+
     chapter: str
     claim: str
     where: str
@@ -132,8 +134,9 @@ def claim(text: str, holds) -> None:
         raise ClaimError(f"the prose says {text!r}, and this execution's numbers do not support it")
 
 
-def ledger_row(claim_text: str, where: str, paper: str, ours: str, verdict: str, holds,
-               note: str = "") -> LedgerRow:
+def ledger_row(
+    claim_text: str, where: str, paper: str, ours: str, verdict: str, holds, note: str = ""
+) -> LedgerRow:
     """Record one row of the chapter's "What reproduces" table, guarded like :func:`claim`.
 
     ``paper`` and ``ours`` are the two numbers as text (ours formatted from a computed
@@ -156,7 +159,8 @@ def ledger_table(rows) -> "pd.DataFrame":  # noqa: F821
     if frame.empty:
         return frame
     return frame[["claim", "where", "paper", "ours", "verdict"]].rename(
-        columns={"where": "in the paper", "paper": "paper's number", "ours": "ours"})
+        columns={"where": "in the paper", "paper": "paper's number", "ours": "ours"}
+    )
 
 
 def show_ledger():

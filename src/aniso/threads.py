@@ -9,6 +9,7 @@ Two policies, both measured on a 2-core machine:
   With two threads on a machine where another process holds a core, every operation
   waits for the starved thread and training runs several times slower than with one.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,7 +75,8 @@ class free_threads:
 
 
 def apply_policy(policy: str) -> int:
-    """Apply a thread policy (``"one"`` or ``"free"``) from now on; the torch thread count it set."""
+    """Apply a thread policy (``"one"`` or ``"free"``) from now on; return the torch thread count
+    it set."""
     if policy == "one":
         one_thread().__enter__()
     elif policy == "free":
