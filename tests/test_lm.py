@@ -1,5 +1,6 @@
 """Tests of aniso.lm and aniso.real_lm: pinned regularizer values, the SVD
 reparameterization, perplexity, determinism, corpus building, GGUF reading."""
+
 import math
 from dataclasses import replace
 
@@ -20,7 +21,7 @@ def test_cosine_regularizer_orthogonal_is_zero():
 def test_cosine_regularizer_equal_vectors():
     w = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
     r = lm.cosine_regularizer(w).item()
-    assert r == pytest.approx(0.5)             # (1/N^2) * 2 ordered pairs * cos 1
+    assert r == pytest.approx(0.5)  # (1/N^2) * 2 ordered pairs * cos 1
     assert r * 2 / (2 - 1) == pytest.approx(1.0)  # = 1 before the (N-1)/N scaling: the mean cosine
 
 
@@ -34,17 +35,26 @@ def test_cosine_regularizer_three_vectors_by_hand():
 
 
 def test_orthogonality_regularizer():
-    q, _ = torch.linalg.qr(torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)))
-    assert lm.orthogonality_regularizer(q, torch.eye(3, dtype=torch.float64)).item() == pytest.approx(0, abs=1e-20)
+    q, _ = torch.linalg.qr(
+        torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    )
+    assert lm.orthogonality_regularizer(
+        q, torch.eye(3, dtype=torch.float64)
+    ).item() == pytest.approx(0, abs=1e-20)
     # U = 2 I (2x2): U^T U - I = 3 I, ||.||_F^2 = 18; V = 0 (1x1): ||-1||^2 = 1
-    assert lm.orthogonality_regularizer(2 * torch.eye(2), torch.zeros(1, 1)).item() == pytest.approx(19.0)
+    assert lm.orthogonality_regularizer(
+        2 * torch.eye(2), torch.zeros(1, 1)
+    ).item() == pytest.approx(19.0)
 
 
 def test_spectrum_prior_values():
-    np.testing.assert_allclose(lm.spectrum_prior(3, "exponential", gamma=1.0, c=2.0),
-                               2 * np.exp([-1.0, -2.0, -3.0]))
+    np.testing.assert_allclose(
+        lm.spectrum_prior(3, "exponential", gamma=1.0, c=2.0), 2 * np.exp([-1.0, -2.0, -3.0])
+    )
     np.testing.assert_allclose(lm.spectrum_prior(3, "polynomial", gamma=1.0), [1.0, 1 / 2, 1 / 3])
-    np.testing.assert_allclose(lm.spectrum_prior(2, "polynomial", gamma=0.5, c=3.0), [3.0, 3 / math.sqrt(2)])
+    np.testing.assert_allclose(
+        lm.spectrum_prior(2, "polynomial", gamma=0.5, c=3.0), [3.0, 3 / math.sqrt(2)]
+    )
     with pytest.raises(ValueError):
         lm.spectrum_prior(3, "gaussian")
 
@@ -52,7 +62,9 @@ def test_spectrum_prior_values():
 def test_singular_value_regularizer():
     # polynomial gamma=1: targets s1 * (1, 1/2, 1/3) with s1 = 6 -> (6, 3, 2)
     s = torch.tensor([6.0, 3.0, 2.0])
-    assert lm.singular_value_regularizer(s, "polynomial", 1.0).item() == pytest.approx(0.0, abs=1e-12)
+    assert lm.singular_value_regularizer(s, "polynomial", 1.0).item() == pytest.approx(
+        0.0, abs=1e-12
+    )
     # unsorted and negative entries are sorted by magnitude first: (6, 4, 1) -> 1^2 + 1^2 = 2
     s = torch.tensor([1.0, -6.0, 4.0])
     assert lm.singular_value_regularizer(s, "polynomial", 1.0).item() == pytest.approx(2.0)
@@ -65,7 +77,9 @@ def test_svd_reparameterization_reproduces_matrix():
     assert lm.orthogonality_regularizer(e.u, e.v).item() < 1e-20
     # with prescribed singular values: same singular vectors, the new spectrum
     e2 = lm.SVDEmbedding(w0, sigma0=torch.arange(8, 0, -1, dtype=torch.float64))
-    np.testing.assert_allclose(torch.linalg.svdvals(e2.weight()).detach().numpy(), np.arange(8, 0, -1), atol=1e-9)
+    np.testing.assert_allclose(
+        torch.linalg.svdvals(e2.weight()).detach().numpy(), np.arange(8, 0, -1), atol=1e-9
+    )
 
 
 # --------------------------------------------------------------------------
@@ -76,7 +90,9 @@ def test_perplexity_uniform_model_is_vocab_size():
     with torch.no_grad():
         model.emb_weight.zero_()
         model.bias.zero_()
-    assert lm.perplexity(model, np.arange(41) % 7, batch_size=2, bptt=5) == pytest.approx(7.0, rel=1e-6)
+    assert lm.perplexity(model, np.arange(41) % 7, batch_size=2, bptt=5) == pytest.approx(
+        7.0, rel=1e-6
+    )
 
 
 def test_perplexity_is_exp_mean_nll():
@@ -86,7 +102,7 @@ def test_perplexity_is_exp_mean_nll():
     with torch.no_grad():
         model.emb_weight.zero_()
         model.bias.copy_(torch.tensor(np.log(p)))
-    ids = np.array([0, 1, 0, 1, 0])          # one stream: targets 1, 0, 1, 0
+    ids = np.array([0, 1, 0, 1, 0])  # one stream: targets 1, 0, 1, 0
     expected = math.exp(-(2 * math.log(0.3) + 2 * math.log(0.5)) / 4)
     assert lm.perplexity(model, ids, batch_size=1, bptt=3) == pytest.approx(expected, rel=1e-6)
 
@@ -105,29 +121,39 @@ def _toy_corpus(n=3000, vocab=30, seed=0):
     words = [f"w{i}" for i in range(vocab - 2)]
     probs = 1 / np.arange(1, vocab - 1)
     ids = rng.choice(vocab - 2, size=n, p=probs / probs.sum()) + 2
-    return lm.Corpus(["<unk>", "<eos>", *words], np.bincount(ids, minlength=vocab), ids, ids[:500],
-                     ("toy",), "toy")
+    return lm.Corpus(
+        ["<unk>", "<eos>", *words],
+        np.bincount(ids, minlength=vocab),
+        ids,
+        ids[:500],
+        ("toy",),
+        "toy",
+    )
 
 
 @pytest.mark.parametrize("reg", ["mle", "cosreg", "spectrum"])
 def test_training_is_deterministic(reg, tmp_path):
     corpus = _toy_corpus()
-    cfg = lm.TrainConfig(dim=8, steps=4, batch_size=4, bptt=8, snapshot_every=2, eval_tokens=0, reg=reg)
+    cfg = lm.TrainConfig(
+        dim=8, steps=4, batch_size=4, bptt=8, snapshot_every=2, eval_tokens=0, reg=reg
+    )
     a = lm.train_lm(corpus, cfg, progress=False, cache=False)
     b = lm.train_lm(corpus, cfg, progress=False, cache=False)
     assert [h["nll"] for h in a.history] == [h["nll"] for h in b.history]
     assert a.test_ppl == b.test_ppl
     assert sorted(a.snapshots) == [0, 2, 4]
-    assert not np.array_equal(a.snapshots[0], a.snapshots[4])   # it did learn
+    assert not np.array_equal(a.snapshots[0], a.snapshots[4])  # it did learn
     c = lm.train_lm(corpus, replace(cfg, seed=1), progress=False, cache=False)
     assert c.history[0]["nll"] != a.history[0]["nll"]
 
 
 def test_training_cache_round_trip(tmp_path):
     corpus = _toy_corpus()
-    cfg = lm.TrainConfig(dim=8, steps=3, batch_size=4, bptt=8, snapshot_every=1, eval_tokens=0, tied=False)
+    cfg = lm.TrainConfig(
+        dim=8, steps=3, batch_size=4, bptt=8, snapshot_every=1, eval_tokens=0, tied=False
+    )
     a = lm.train_lm(corpus, cfg, progress=False, cache_dir=tmp_path)
-    b = lm.train_lm(corpus, cfg, progress=False, cache_dir=tmp_path)   # loaded, not trained
+    b = lm.train_lm(corpus, cfg, progress=False, cache_dir=tmp_path)  # loaded, not trained
     assert len(list(tmp_path.glob("*.pt"))) == 1
     assert a.test_ppl == b.test_ppl and a.history == b.history
     np.testing.assert_array_equal(a.out_snapshots[3], b.out_snapshots[3])
@@ -154,8 +180,16 @@ def test_paper_profile_builds():
 # corpus and GGUF
 # --------------------------------------------------------------------------
 def test_tokenize():
-    assert lm.tokenize("The 2006 co @-@ star 's <unk> .", "wikitext") == \
-        ["the", "2006", "co", "-", "star", "'s", "<unk>", "."]
+    assert lm.tokenize("The 2006 co @-@ star 's <unk> .", "wikitext") == [
+        "the",
+        "2006",
+        "co",
+        "-",
+        "star",
+        "'s",
+        "<unk>",
+        ".",
+    ]
     assert lm.tokenize("Don't stop!") == ["don", "'t", "stop", "!"]
 
 
@@ -169,6 +203,7 @@ def test_build_corpus_small(data_dir):
 def test_read_gguf_tensor_round_trip(tmp_path):
     gguf = pytest.importorskip("gguf")
     from gguf.quants import quantize
+
     rng = np.random.default_rng(0)
     w = rng.standard_normal((6, 64)).astype(np.float32)
     path = tmp_path / "tiny.gguf"
@@ -182,6 +217,6 @@ def test_read_gguf_tensor_round_trip(tmp_path):
     writer.close()
     got, tokens, meta = real_lm.read_gguf_tensor(path)
     assert tokens == [f"t{i}" for i in range(6)] and meta["tensors"] == ["token_embd.weight"]
-    np.testing.assert_allclose(got, w, atol=np.abs(w).max() / 127)   # Q8_0 precision
+    np.testing.assert_allclose(got, w, atol=np.abs(w).max() / 127)  # Q8_0 precision
     sub, _, _ = real_lm.read_gguf_tensor(path, rows=[4, 1])
     np.testing.assert_array_equal(sub, got[[4, 1]])
