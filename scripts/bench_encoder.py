@@ -26,7 +26,7 @@ def main():
     from sentence_transformers import SentenceTransformer
 
     from aniso import data
-    from aniso.encoders import minilm_path, load_encoder
+    from aniso.encoders import load_encoder, minilm_path
 
     train = data.load_stsb("train")
     sentences = (train.sentences1 + train.sentences2)[: args.n]

@@ -43,7 +43,9 @@ def stage(keep_executed: bool) -> None:
 
             def ignore(folder, names, _src=src, _dst=dst):
                 skip = {n for n in names if n in (".ipynb_checkpoints", "__pycache__")}
-                if Path(folder).name == "aniso":  # src/aniso/models: weights, not for literalinclude
+                if (
+                    Path(folder).name == "aniso"
+                ):  # src/aniso/models: weights, not for literalinclude
                     skip.add("models")
                 if keep_executed:
                     target = _dst / Path(folder).relative_to(_src)
