@@ -26,7 +26,6 @@ in-batch negatives across devices.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import hashlib
@@ -43,6 +42,7 @@ from transformers import TrainerCallback
 
 from . import data as data_mod
 from . import files
+from .devices import barrier, distributed_args, precision
 from .encoders import TransformerEncoder, model_path
 from .evaluation import DevProbe
 from .losses import AlignUniformLoss
@@ -287,13 +287,16 @@ class _Monitor(TrainerCallback):
 
 
 class _StopAfter(TrainerCallback):
-    def __init__(self, step: int):
-        self.step = step
+    """End training after ``step`` steps: a finished run (no checkpoint), or with ``interrupt`` an
+    interruption (a checkpoint to resume from; ``--interrupt-at``)."""
+
+    def __init__(self, step: int, interrupt: bool = False):
+        self.step, self.interrupt = step, interrupt
 
     def on_step_end(self, args, state, control, **kw):
         if state.global_step >= self.step:
             control.should_training_stop = True
-            control.should_save = False  # the run is finished: no checkpoint to resume from
+            control.should_save = self.interrupt
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -371,6 +374,13 @@ def train_simcse(config: SimCSEConfig, *, force: bool = False, callbacks=(), dat
     (``resume_from_checkpoint``); the dev records after that checkpoint are
     dropped and recomputed. Returns a :class:`SimCSERun`; ``run.done`` is
     False when training stopped early (e.g. a callback asked it to).
+
+    During a smoke run (:mod:`aniso.smoke`) the config is first cut by
+    :func:`aniso.smoke.simcse_config` (the stand-in model, the local sentences, a few steps); the
+    run's cache key and ``run.config`` are those of the config that was trained. Under
+    ``torchrun`` every process trains on its share of each batch (the loss gathers the
+    negatives of all of them); only the first process writes the run's records, the best
+    checkpoint and the summary. On a GPU the trainer uses mixed precision (:func:`precision`).
     """
     from sentence_transformers import (
         SentenceTransformerTrainer,
@@ -380,26 +390,14 @@ def train_simcse(config: SimCSEConfig, *, force: bool = False, callbacks=(), dat
     from transformers.trainer_callback import PrinterCallback
     from transformers.utils import logging as hf_logging
 
+    from . import smoke
+
+    config = smoke.simcse_config(config)
     if not progress:
         hf_logging.disable_progress_bar()
     run_dir = config.run_dir()
-    if force and run_dir.exists():
-        shutil.rmtree(run_dir)
-    if (run_dir / "result.json").exists():
+    if not force and (run_dir / "result.json").exists():
         return SimCSERun.load(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    rank0 = int(os.environ.get("RANK", "0")) == 0
-    if rank0:
-        (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
-
-    model = _build_model(config)
-    transformer = model[0]
-    if config.objective == "align_uniform":
-        loss = AlignUniformLoss(model, config.align_alpha, config.uniform_t, config.uniform_weight)
-    else:
-        gather = int(os.environ.get("WORLD_SIZE", "1")) > 1  # negatives from every device
-        loss = MultipleNegativesRankingLoss(model, scale=1.0 / config.temperature,
-                                            gather_across_devices=gather)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(run_dir / "trainer"), per_device_train_batch_size=config.batch_size,
         learning_rate=config.lr, num_train_epochs=config.epochs,
@@ -408,7 +406,23 @@ def train_simcse(config: SimCSEConfig, *, force: bool = False, callbacks=(), dat
         weight_decay=0.0, seed=config.seed, data_seed=config.seed, logging_steps=config.log_every,
         save_strategy="steps", save_steps=config.eval_every, save_total_limit=1, report_to="none",
         dataloader_drop_last=True, disable_tqdm=not progress, eval_strategy="no",
-        dataloader_pin_memory=torch.cuda.is_available())
+        dataloader_pin_memory=torch.cuda.is_available(), **distributed_args(), **precision())
+    main = args.process_index == 0  # sets up the process group under torchrun
+    if main:
+        if force and run_dir.exists():
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
+    barrier()
+
+    model = _build_model(config)
+    transformer = model[0]
+    if config.objective == "align_uniform":
+        loss = AlignUniformLoss(model, config.align_alpha, config.uniform_t, config.uniform_weight)
+    else:
+        gather = args.world_size > 1  # negatives from every process
+        loss = MultipleNegativesRankingLoss(model, scale=1.0 / config.temperature,
+                                            gather_across_devices=gather)
     monitor = _Monitor(run_dir, config, transformer.auto_model, transformer.tokenizer,
                        DevProbe("stsb-dev", data_dir))
 
@@ -427,60 +441,38 @@ def train_simcse(config: SimCSEConfig, *, force: bool = False, callbacks=(), dat
     if not progress:
         trainer.remove_callback(PrinterCallback)
     ckpt = _last_checkpoint(run_dir / "trainer")
-    if ckpt is not None:
-        monitor.restore(int(ckpt.name.split("-")[1]))
-    elif rank0:
-        (run_dir / "evals.jsonl").unlink(missing_ok=True)
+    if main:
+        if ckpt is not None:
+            monitor.restore(int(ckpt.name.split("-")[1]))
+        else:
+            (run_dir / "evals.jsonl").unlink(missing_ok=True)
+    barrier()
     t0 = time.perf_counter()
     with free_threads():  # one thread when another process holds a core (see free_cores)
         trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
     seconds = time.perf_counter() - t0
     state = trainer.state
     done = state.global_step >= min(state.max_steps, config.stop_after or state.max_steps)
-    if rank0:
-        logs = [{"step": h["step"], "loss": h["loss"], "learning_rate": h.get("learning_rate")}
-                for h in state.log_history if "loss" in h]
-        (run_dir / "loss.json").write_text(json.dumps(logs))
+    barrier()  # the first process has written its last records and checkpoint
     summary = {"done": done, "steps": state.global_step, "max_steps": state.max_steps,
                "train_seconds": seconds, "resumed_from": ckpt.name if ckpt else None}
     if (run_dir / "best" / "aniso_step.json").exists():
         summary.update({("best_" + k): v for k, v in
                         json.loads((run_dir / "best" / "aniso_step.json").read_text()).items()})
-    if done and rank0:
-        # the optimizer states are only for resuming
-        shutil.rmtree(run_dir / "trainer", ignore_errors=True)
-        (run_dir / "result.json").write_text(json.dumps(summary, indent=1))
+    if main:
+        logs = [{"step": h["step"], "loss": h["loss"], "learning_rate": h.get("learning_rate")}
+                for h in state.log_history if "loss" in h]
+        (run_dir / "loss.json").write_text(json.dumps(logs))
+        if done:
+            # the optimizer states are only for resuming
+            shutil.rmtree(run_dir / "trainer", ignore_errors=True)
+            (run_dir / "result.json").write_text(json.dumps(summary, indent=1))
+    barrier()  # the others return once the records are complete
     return SimCSERun(run_dir, config, summary)
 
 
 # ----------------------------------------------------------------------------- command line
-def main(argv=None) -> None:
-    """``python -m aniso.contrastive --profile paper`` (also under ``torchrun`` or
-    ``accelerate launch``)."""
-    p = argparse.ArgumentParser(prog="python -m aniso.contrastive", description=main.__doc__)
-    p.add_argument("--profile", choices=["quick", "paper"], default="quick")
-    p.add_argument("--model", help="override the profile's model (short name, folder or hub id)")
-    p.add_argument("--sentences",
-                   help="override the sentence source (wiki1m, enwiki, wiki1m-full, a file)")
-    p.add_argument("--n-sentences", type=int)
-    p.add_argument("--max-steps", type=int)
-    p.add_argument("--positive", choices=["dropout", "no_dropout", "delete_word"])
-    p.add_argument("--objective", choices=["infonce", "align_uniform"])
-    p.add_argument("--supervised", choices=["sick"])
-    p.add_argument("--output-dir", help="run folder (default: the cache, keyed by the config)")
-    p.add_argument("--force", action="store_true", help="retrain even if a finished run is cached")
-    a = p.parse_args(argv)
-    config = paper_config() if a.profile == "paper" else quick_config()
-    given = dict(model=a.model, sentences=a.sentences, n_sentences=a.n_sentences,
-                 max_steps=a.max_steps, positive=a.positive, objective=a.objective,
-                 supervised=a.supervised, output_dir=a.output_dir)
-    changes = {k: v for k, v in given.items() if v is not None}
-    run = train_simcse(config.replace(**changes), force=a.force, progress=True)
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(json.dumps({"run_dir": str(run.dir), **run.summary}, indent=1))
-        if len(run.evals):
-            print(run.evals.to_string(index=False))
+if __name__ == "__main__":  # python -m aniso.contrastive (also under torchrun): aniso.cli.simcse
+    from .cli import simcse
 
-
-if __name__ == "__main__":
-    main()
+    simcse()

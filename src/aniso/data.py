@@ -18,6 +18,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from . import smoke
 from .datadir import SICK_FILES, DataError, data_file, resolve_data_dir, retrieve
 
 __all__ = [
@@ -248,8 +249,10 @@ def load_sentences(name: str, n: Optional[int] = None, data_dir=None) -> list[st
 
     "wiki1m": 11,913 sentences, the head of SimCSE's wiki1m_for_simcse.txt;
     "enwiki": 18,741 sentences from a Wikipedia dump sample. These samples
-    are not downloadable; they must be in the data directory.
+    are not downloadable; they must be in the data directory. During a smoke run
+    (:mod:`aniso.smoke`) "wiki1m-full" names the local "wiki1m" head.
     """
+    name = smoke.sentences_name(name)
     if name not in _SENTENCE_FILES:
         raise ValueError(
             f"unknown sentence set {name!r}; valid names: {', '.join(_SENTENCE_FILES)}"
@@ -292,7 +295,9 @@ def training_sentences(source: str, n: int | None = None, data_dir=None) -> list
 
     ``source`` as in :class:`aniso.contrastive.SimCSEConfig`: ``wiki1m``, ``enwiki``,
     ``wiki1m+enwiki``, ``wiki1m-full`` (downloaded into the data directory) or a text file.
+    During a smoke run (:mod:`aniso.smoke`) ``wiki1m-full`` reads the local ``wiki1m`` head.
     """
+    source = smoke.sentences_name(source)
     if source in ("wiki1m", "enwiki"):
         return load_sentences(source, n, data_dir)
     if source == "wiki1m+enwiki":

@@ -257,7 +257,7 @@ def pretext_stats(
         if positive == "delete_word"
         else sentences
     )
-    was_training = model.training
+    was_training, device = model.training, next(model.parameters()).device
     model.train(positive != "no_dropout")
     torch.manual_seed(seed)
     losses, top1, align, neg = [], [], [], []
@@ -271,7 +271,7 @@ def pretext_stats(
                     max_length=encoder.max_length,
                     padding=True,
                     return_tensors="pt",
-                )
+                ).to(device)
                 o = model(**b, output_hidden_states=pooling != "cls")
                 views.append(
                     F.normalize(
@@ -279,7 +279,7 @@ def pretext_stats(
                         dim=-1,
                     )
                 )
-            sim = views[0] @ views[1].T
+            sim = (views[0] @ views[1].T).float().cpu()
             losses.append(F.cross_entropy(sim / temperature, torch.arange(len(sim))).item())
             top1.append((sim.argmax(1) == torch.arange(len(sim))).float().mean().item())
             align.append((views[0] - views[1]).norm(dim=1).pow(2).mean().item())

@@ -34,6 +34,7 @@ from torch import nn
 
 from . import files
 from .datadir import resolve_data_dir
+from .smoke import profile_setup  # noqa: F401  (chapters 1-2: lm.profile_setup(PROFILE))
 from .threads import one_thread
 
 UNK, EOS = "<unk>", "<eos>"

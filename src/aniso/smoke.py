@@ -72,6 +72,17 @@ def lm_setup(setup: dict) -> dict:
     return {**small, "config": config}
 
 
+def profile_setup(profile: str) -> dict:
+    """The language-model set-up of a profile, ``aniso.lm.PROFILES[profile]`` (chapters 1 and 2;
+    also ``aniso.lm.profile_setup``), with :func:`lm_setup` applied to the paper profile during a
+    smoke run. The quick profile is never changed."""
+    from .lm import PROFILES
+
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
+    return lm_setup(PROFILES[profile]) if profile == "paper" else PROFILES[profile]
+
+
 def changes_table():
     """What a smoke run changes in the paper profile, as a table (empty when inactive)."""
     import pandas as pd
