@@ -38,3 +38,9 @@ def tiny_bert(tmp_path_factory):
     BertModel(cfg).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _no_smoke(monkeypatch):
+    """Tests run without the smoke overrides unless they turn them on (``ANISO_SMOKE``)."""
+    monkeypatch.delenv("ANISO_SMOKE", raising=False)
