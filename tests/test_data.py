@@ -99,6 +99,12 @@ def server():
         calls = handler.calls
 
         @staticmethod
+        def serve_url(path: str, body: bytes) -> str:
+            """Serve ``body`` at ``path``; returns its URL."""
+            handler.payloads[path] = body
+            return base + path
+
+        @staticmethod
         def serve(monkeypatch, payloads):
             for key, body in payloads.items():
                 path = f"/{key}/{Path(F.URLS[key]).name}"
@@ -502,6 +508,39 @@ def test_wiki1m_full_without_network(tmp_path):
     with pytest.raises(F.DataError, match="wiki1m_for_simcse.txt") as e:
         D.training_sentences("wiki1m-full", data_dir=tmp_path)
     assert "could not be downloaded" in str(e.value) and "sentences='wiki1m'" in str(e.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _wiki1m(data_dir, lines=D.WIKI1M_LINES) -> bytes:
+    """A stand-in for the published wiki1m: the shared head, then short lines up to ``lines``."""
+    head = (data_dir / D.WIKI1M_HEAD[0]).read_bytes()
+    assert len(head) == D.WIKI1M_HEAD[1]
+    n_head = head.count(b"\n")
+    return head + b"".join(b"filler sentence %d .\n" % i for i in range(lines - n_head))
+
+
+def test_wiki1m_full_download_is_checked_and_cached(data_dir, tmp_path, monkeypatch, server):
+    """The paper profile's wiki1m-full through the same code, from a local HTTP server: the file
+    is checked (its head's sha256, its line count), installed under its name and then read from
+    the data directory without a second download."""
+    monkeypatch.setattr(D, "WIKI1M_URL", server.serve_url("/wiki1m_for_simcse.txt",
+                                                          _wiki1m(data_dir)))
+    head = D.load_sentences("wiki1m", 20, data_dir)
+    assert D.training_sentences("wiki1m-full", 20, tmp_path) == head
+    installed = tmp_path / D.WIKI1M_FILE
+    assert installed.is_file() and _leftovers(tmp_path) == []
+    assert len(D.training_sentences("wiki1m-full", None, tmp_path)) == D.WIKI1M_LINES
+    assert server.calls == ["/wiki1m_for_simcse.txt"]  # the data directory is the cache
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt head"])
+def test_wiki1m_full_bad_download_is_not_kept(data_dir, tmp_path, monkeypatch, server, damage):
+    body = _wiki1m(data_dir)
+    body = body[: len(body) // 2] if damage == "truncated" else b"X" + body[1:]
+    monkeypatch.setattr(D, "WIKI1M_URL", server.serve_url("/wiki1m.txt", body))
+    with pytest.raises(F.DataError, match="is not SimCSE's wiki1m.*it was not kept"):
+        D.training_sentences("wiki1m-full", 5, tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------- sentence sources of contrastive training

@@ -290,6 +290,56 @@ WIKI1M_URL = (
 )
 
 
+#: Where ``wiki1m-full`` lives in the data directory.
+WIKI1M_FILE = "wiki1m/wiki1m_for_simcse.txt"
+#: What a download of it must be: 10^6 lines, the first 1,279,689 bytes of which are the data
+#: directory's wiki1m head (its first 11,913 lines, whose sha256 the package ships). No sum of
+#: the whole file is published; the head's sum and the line count stand in for it.
+WIKI1M_LINES = 1_000_000
+WIKI1M_HEAD = ("wiki1m_sample/wiki1m_head.txt", 1_279_689)
+
+
+def _download_wiki1m(path: Path) -> None:
+    """Download SimCSE's wiki1m to ``path``, check it, and only then give it its name."""
+    import hashlib
+    import shutil
+    import tempfile
+
+    from .datadir import sums
+
+    created = not path.parent.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=path.parent))
+    try:
+        try:
+            got = retrieve(WIKI1M_URL, tmp, path.name, timeout=30.0)
+        except OSError as e:
+            raise DataError(
+                f"SimCSE's wiki1m_for_simcse.txt is not in {path.parent} and could not be "
+                f"downloaded from {WIKI1M_URL} ({getattr(e, 'reason', e)}); put the file "
+                "there or use sentences='wiki1m' (the sample in the data directory)"
+            ) from e
+        rel, size = WIKI1M_HEAD
+        with open(got, "rb") as f:
+            head = hashlib.sha256(f.read(size)).hexdigest()
+            f.seek(0)
+            lines, last = 0, b"\n"
+            for block in iter(lambda: f.read(1 << 22), b""):
+                lines, last = lines + block.count(b"\n"), block[-1:]
+            lines += last != b"\n"  # a last line without its newline
+        if head != sums()[rel] or lines != WIKI1M_LINES:
+            raise DataError(
+                f"the file downloaded from {WIKI1M_URL} is not SimCSE's wiki1m ({lines:,} lines, "
+                f"expected {WIKI1M_LINES:,}; sha256 of its first {size:,} bytes {head}, expected "
+                f"{sums()[rel]}, that of {rel}); it was not kept"
+            )
+        got.replace(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if created and not path.exists():
+            path.parent.rmdir()
+
+
 def training_sentences(source: str, n: int | None = None, data_dir=None) -> list[str]:
     """Unlabeled training sentences (chapter "SimCSE").
 
@@ -304,17 +354,9 @@ def training_sentences(source: str, n: int | None = None, data_dir=None) -> list
         out = load_sentences("wiki1m", None, data_dir) + load_sentences("enwiki", None, data_dir)
         return out[:n] if n is not None else out
     if source == "wiki1m-full":
-        path = resolve_data_dir(data_dir) / "wiki1m" / "wiki1m_for_simcse.txt"
+        path = resolve_data_dir(data_dir) / WIKI1M_FILE
         if not path.exists():
-            try:
-                retrieve(WIKI1M_URL, path.parent, path.name, timeout=30.0)
-            except OSError as e:
-                raise DataError(
-                    f"SimCSE's wiki1m_for_simcse.txt is not in {path.parent} and could not be "
-                    f"downloaded from {WIKI1M_URL} ({getattr(e, 'reason', e)}); put the file "
-                    "there or use sentences='wiki1m' "
-                    f"(the sample in the data directory)"
-                ) from e
+            _download_wiki1m(path)
     else:
         path = Path(source)
         if not path.is_file():
