@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -45,7 +46,10 @@ def main(argv=None) -> int:
     from transformers import BertConfig, BertForMaskedLM
 
     from aniso.contrastive import paper_config, train_simcse
+    from aniso.devices import precision
     from aniso.encoders import mini_bert_path
+
+    os.environ.pop("ANISO_SMOKE", None)  # the slice is the paper run itself, never cut to 4 steps
 
     report["gpu"] = torch.cuda.get_device_name(0)
     with tempfile.TemporaryDirectory(prefix="bert-base-random-") as tmp:
@@ -71,6 +75,7 @@ def main(argv=None) -> int:
         "model": "BertConfig() (bert-base size), random init, stand-in tokenizer",
         "steps": a.steps,
         "batch_size": config.batch_size,
+        "precision": [k for k, v in precision().items() if v] or ["fp32"],
         "seconds": round(secs, 1),
         "steps_per_second": round(a.steps / secs, 2),
         "peak_gpu_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
