@@ -50,49 +50,81 @@ COLORS = {
 }
 
 
+STYLE = {
+    "figure.figsize": (6.4, 3.8),
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "grid.alpha": 0.3,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "legend.frameon": False,
+}
+
+
 def set_style() -> None:
-    """Apply the book's matplotlib style (call once per chapter). Chapter "The problem"."""
-    plt.rcParams.update(
-        {
-            "figure.figsize": (6.4, 3.8),
-            "figure.dpi": 110,
-            "savefig.dpi": 110,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "axes.grid": True,
-            "grid.alpha": 0.3,
-            "font.size": 10,
-            "axes.titlesize": 11,
-            "legend.frameon": False,
-        }
-    )
+    """Apply the book's one theme: seaborn's ``whitegrid`` with the book's sizes (call once per
+    chapter; :func:`aniso.book.start_chapter` does). Chapter "The problem"."""
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=0.9, rc=STYLE)
 
 
 def cosine_histograms(groups: dict[str, tuple[np.ndarray, np.ndarray]], bins: int = 50):
     """One panel per model: cosine of random pairs vs gold-similar pairs. Chapter "The problem".
 
-    ``groups`` maps a model label to ``(random_pair_cosines, similar_pair_cosines)``.
+    ``groups`` maps a model label to ``(random_pair_cosines, similar_pair_cosines)``; drawn with
+    seaborn's ``histplot`` (densities on shared bins per panel).
     """
+    import seaborn as sns
+
     fig, axes = plt.subplots(
         1, len(groups), figsize=(3.4 * len(groups), 3.2), sharey=False, squeeze=False
     )
     for ax, (label, (rand, sim)) in zip(axes[0], groups.items()):
         edges = np.linspace(min(rand.min(), sim.min()), 1.0, bins + 1)
-        ax.hist(rand, bins=edges, density=True, alpha=0.6, color="#7f7f7f", label="random pairs")
-        ax.hist(
+        sns.histplot(
+            rand,
+            bins=edges,
+            stat="density",
+            alpha=0.6,
+            color="#7f7f7f",
+            label="random pairs",
+            ax=ax,
+            edgecolor=None,
+        )
+        sns.histplot(
             sim,
             bins=edges,
-            density=True,
+            stat="density",
             alpha=0.6,
             color=COLORS.get(label, "#d62728"),
             label="gold score > 4",
+            ax=ax,
+            edgecolor=None,
         )
         ax.set_title(label)
         ax.set_xlabel("cosine similarity")
+        ax.set_ylabel("")
     axes[0][0].set_ylabel("density")
     axes[0][0].legend(loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def table_heatmap(table, ax=None, fmt: str = ".1f", cmap: str = "rocket_r", title: str = ""):
+    """A per-layer or per-task table (a DataFrame of numbers) as an annotated seaborn heatmap.
+
+    Used where a reader would rather look than read (e.g. STS per layer pair).
+    """
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.9 * table.shape[1] + 2.5, 0.45 * table.shape[0] + 1.2))
+    sns.heatmap(table, annot=True, fmt=fmt, cmap=cmap, cbar=False, ax=ax, linewidths=0.5)
+    ax.set_title(title)
+    return ax
 
 
 def spectrum_plot(
