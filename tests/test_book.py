@@ -82,3 +82,11 @@ def test_ledger_rows_are_checked_glued_and_read_back(chapter, tmp_path):
             "note": "",
         }
     ]
+
+
+def test_a_smoke_run_prints_unsupported_claims(monkeypatch, capsys):
+    monkeypatch.setenv("ANISO_SMOKE", "1")
+    book.claim("three is less than one", 3 < 1)  # the smoke run's numbers are not the prose's
+    assert "three is less than one" in capsys.readouterr().out
+    with pytest.raises(TypeError):
+        book.claim("a number is not a check", 0.5)
