@@ -38,7 +38,7 @@ def test_active_swaps_in_stand_ins_and_cuts_steps(monkeypatch):
     )
     assert smoke.simcse_config(paper_config(stop_after=25)).stop_after == 4
     assert smoke.model_name("all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
-    assert len(smoke.changes_table()) == 4
+    assert len(smoke.changes_table()) == 5
     from aniso.lm import PROFILES
 
     small = smoke.lm_setup(PROFILES["paper"])
