@@ -24,7 +24,12 @@ def test_hull_away_from_the_origin_gives_a_direction():
     v = found.direction
     assert np.linalg.norm(v) == pytest.approx(1.0)
     assert (h @ v < 0).all()                      # uniformly negative: checked on every point
-    assert found.margin == pytest.approx(-(h @ v).max())
+    # the margin is the LP optimum over ||v||_inf <= 1: min_i -<v_box, h_i / ||h_i||>
+    v_box = v / np.abs(v).max()
+    u = h / np.linalg.norm(h, axis=1, keepdims=True)
+    assert found.margin == pytest.approx(-(u @ v_box).max(), rel=1e-5)
+    assert found.margin > 0
+    assert found.worst_cos == pytest.approx((u @ v).max())
     assert found.worst_cos < 0
     assert not degeneration.hull_contains_origin(h)
 

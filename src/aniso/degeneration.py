@@ -19,47 +19,87 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from scipy.optimize import linprog
 
 
 @dataclass
 class NegativeDirection:
     """A uniformly negative direction found by :func:`uniformly_negative_direction`. Chapter 1."""
-    direction: np.ndarray   # unit vector v
-    margin: float           # min_i -<v, h_i> (> 0): how far the hidden states stay on the negative side
-    worst_cos: float        # max_i cos(v, h_i) (< 0)
+    direction: np.ndarray   # unit vector v with <v, h_i> < 0 for every i
+    margin: float           # the LP's optimum t: max over ||v||_inf <= 1 of min_i -<v, h_i/||h_i||>
+    worst_cos: float        # max_i cos(v, h_i) (< 0): the hidden state closest to the boundary
 
 
-def uniformly_negative_direction(h, bound: float = 1e4) -> NegativeDirection | None:
+def uniformly_negative_direction(h, tol: float = 1e-7) -> NegativeDirection | None:
     """Gao et al. (2019), Theorem 2: a v with ``<v, h_i> < 0`` for all i, or None. Chapter 1.
 
-    Solves the feasibility problem ``<v, h_i> <= -1`` for all rows h_i of ``h``, with
-    ``-bound <= v_j <= bound`` (``scipy.optimize.linprog``, HiGHS). The constraint
-    ``<= -1`` rather than ``< 0`` loses nothing (any uniformly negative v can be
-    scaled up) except directions whose margin is tiny: a direction is found if one
-    exists with ``min_i -<v, h_i> >= ||v||_inf / bound``. ``None`` means the LP is
-    infeasible: (up to that margin) the origin lies in the convex hull of the h_i
-    (Theorem 2), and no word is pushed to infinity by Theorem 1.
+    The condition only depends on the directions of the h_i, so the rows are scaled
+    to unit length, ``u_i = h_i / ||h_i||``, and a linear program
+    (``scipy.optimize.linprog``, HiGHS) is solved over (v, t)::
+
+        maximize t  subject to  <v, u_i> + t <= 0 for every i,  -1 <= v_j <= 1
+
+    It is always feasible (v = 0, t = 0). Its optimum t* is the largest margin
+    ``min_i -<v, u_i>`` over the box ``||v||_inf <= 1``: t* > 0 exactly when a
+    uniformly negative direction exists, i.e. (Theorem 2) when the convex hull of
+    the h_i does not contain the origin. The direction is returned only if
+    ``t* > tol`` (HiGHS solves to about 1e-7) *and* it passes the exact check
+    ``<v, h_i> < 0`` on every row; otherwise ``None``: up to that tolerance the
+    origin lies in the hull, and Theorem 1 pushes no word to infinity.
     """
     h = np.asarray(h, dtype=np.float64)
     if h.ndim != 2 or len(h) == 0:
-        raise ValueError(f"expected a non-empty (n, d) matrix of hidden states, got shape {h.shape}")
-    d = h.shape[1]
-    res = linprog(np.zeros(d), A_ub=h, b_ub=-np.ones(len(h)), bounds=[(-bound, bound)] * d,
-                  method="highs")
-    if res.status == 2:          # infeasible
+        raise ValueError(f"expected a non-empty (n, d) matrix of hidden states, not {h.shape}")
+    n, d = h.shape
+    norms = np.linalg.norm(h, axis=1)
+    if (norms == 0).any():                                   # h_i = 0: <v, 0> < 0 is impossible
         return None
+    c = np.zeros(d + 1)
+    c[-1] = -1.0                                            # maximize t
+    a_ub = np.hstack([h / norms[:, None], np.ones((n, 1))])
+    res = linprog(c, A_ub=a_ub, b_ub=np.zeros(n), bounds=[(-1, 1)] * d + [(None, None)],
+                  method="highs")
     if res.status != 0:
         raise RuntimeError(f"linprog did not finish: {res.message}")
-    v = res.x / np.linalg.norm(res.x)
+    t, v = float(res.x[-1]), res.x[:-1]
+    if t <= tol or not np.any(v):
+        return None
     dots = h @ v
-    cos = dots / np.maximum(np.linalg.norm(h, axis=1), 1e-300)
-    return NegativeDirection(v, float(-dots.max()), float(cos.max()))
+    if dots.max() >= 0:                                      # within the solver's tolerance
+        return None
+    cos = dots / norms / np.linalg.norm(v)
+    return NegativeDirection(v / np.linalg.norm(v), t, float(cos.max()))
 
 
-def hull_contains_origin(h, bound: float = 1e4) -> bool:
+def hull_contains_origin(h, tol: float = 1e-7) -> bool:
     """Theorem 2 read the other way: True when no uniformly negative direction exists. Chapter 1."""
-    return uniformly_negative_direction(h, bound) is None
+    return uniformly_negative_direction(h, tol) is None
+
+
+@torch.no_grad()
+def hidden_states(model, ids, max_tokens: int = 5000, batch_size: int = 16, bptt: int = 64,
+                  before_norm: bool = False) -> np.ndarray:
+    """The final hidden states h_i of a :class:`aniso.lm.TinyLM` on a token stream. Chapter 1.
+
+    The vectors the output embeddings are multiplied with (Gao et al.'s h_i), one per
+    position of the first ``max_tokens`` tokens (batchified as in training, the LSTM
+    state carried across windows). ``before_norm=True`` returns the LSTM outputs before
+    the LayerNorm instead, to test Theorem 2 with and without layer normalization.
+    """
+    from .lm import batchify
+    from .threads import one_thread
+    was = model.training
+    model.eval()
+    data = batchify(np.asarray(ids)[:max_tokens], batch_size)
+    out, state = [], None
+    with one_thread():
+        for i in range(0, data.shape[1], bptt):
+            x = torch.nn.functional.embedding(data[:, i:i + bptt], model.input_embeddings())
+            o, state = model.rnn(x, state)
+            out.append((o if before_norm else model.norm(o)).reshape(-1, o.shape[-1]))
+    model.train(was)
+    return torch.cat(out).numpy().astype(np.float64)
 
 
 def merikoski(a) -> dict:

@@ -147,7 +147,7 @@ class SVDEmbedding(nn.Module):
 
 
 class TinyLM(nn.Module):
-    """Embedding -> LSTM -> LayerNorm -> logits ``h W^T + b``. Chapter 1.
+    """Embedding -> LSTM -> LayerNorm (optional) -> logits ``h W^T + b``. Chapter 1.
 
     ``tied=True``: the output matrix is the input embedding matrix W (one
     ``(V, d)`` parameter, or ``U diag(sigma) V^T`` with ``svd=True``).
@@ -155,7 +155,8 @@ class TinyLM(nn.Module):
     """
 
     def __init__(self, vocab_size: int, dim: int = 64, layers: int = 1, tied: bool = True,
-                 svd: bool = False, dropout: float = 0.0, init_range: float = 0.1, sigma0=None):
+                 svd: bool = False, dropout: float = 0.0, init_range: float = 0.1, sigma0=None,
+                 layer_norm: bool = True):
         super().__init__()
         w0 = torch.empty(vocab_size, dim).uniform_(-init_range, init_range)
         self.tied, self.svd = tied, svd
@@ -166,7 +167,7 @@ class TinyLM(nn.Module):
         if not tied:
             self.out_weight = nn.Parameter(torch.empty(vocab_size, dim).uniform_(-init_range, init_range))
         self.rnn = nn.LSTM(dim, dim, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0)
-        self.norm = nn.LayerNorm(dim)
+        self.norm = nn.LayerNorm(dim) if layer_norm else nn.Identity()  # Gao et al.'s Theorem 2
         self.drop = nn.Dropout(dropout)
         self.bias = nn.Parameter(torch.zeros(vocab_size))
 
@@ -195,6 +196,7 @@ class TrainConfig:
     dim: int = 64
     layers: int = 1
     tied: bool = True
+    layer_norm: bool = True           # LayerNorm on the LSTM output (chapter 1: Theorem 2)
     reg: str = "mle"                  # "mle", "cosreg" or "spectrum"
     cos_gamma: float = 1.0            # MLE-CosReg weight (Gao et al. 2019)
     prior: str = "polynomial"         # spectrum control prior (Wang et al. Section 4.2)
@@ -265,7 +267,7 @@ def make_model(vocab_size: int, cfg: TrainConfig) -> TinyLM:
     if cfg.reg == "spectrum" and cfg.sigma_init == "prior":
         sigma0 = torch.as_tensor(prior_values(vocab_size, cfg), dtype=torch.float32)
     return TinyLM(vocab_size, cfg.dim, cfg.layers, tied=cfg.tied, svd=cfg.reg == "spectrum",
-                  dropout=cfg.dropout, sigma0=sigma0)
+                  dropout=cfg.dropout, sigma0=sigma0, layer_norm=cfg.layer_norm)
 
 
 def regularizer(model: TinyLM, cfg: TrainConfig) -> torch.Tensor:
