@@ -1,13 +1,16 @@
-# The two commands of the README. Everything is implemented in scripts/book.py.
+# The two commands of the README, implemented in scripts/book.py (package scripts/bookbuild).
 PYTHON ?= python3
 
-.PHONY: book test student clean
+.PHONY: book test smoke student clean
 
 book:  ## create/update .venv, execute every notebook (quick profile), build and check the HTML
 	$(PYTHON) scripts/book.py book
 
-test:  ## pytest, execution, build, HTML, determinism, student edition and browser checks, offline
+test:  ## ruff, pytest, execution, build, HTML, determinism, student edition, browser check, smoke run; offline
 	$(PYTHON) scripts/book.py test
+
+smoke:  ## every chapter in the paper profile with local stand-ins and a few steps (ANISO_SMOKE=1), offline
+	$(PYTHON) scripts/book.py smoke
 
 student:  ## the student edition (no solutions) from the chapters executed by `make book`
 	$(PYTHON) scripts/book.py build --student

@@ -8,6 +8,7 @@ that the vectors agree, and prints sentences/s for each and the ratio
 
     ANISO_DATA_DIR=../shared/data python scripts/bench_encoder.py
 """
+
 import argparse
 import time
 
@@ -23,6 +24,7 @@ def main():
     args = ap.parse_args()
 
     from sentence_transformers import SentenceTransformer
+
     from aniso import data
     from aniso.encoders import _minilm_path, load_encoder
 
@@ -30,7 +32,8 @@ def main():
     sentences = (train.sentences1 + train.sentences2)[: args.n]
     ours = load_encoder("all-MiniLM-L6-v2")
     st = SentenceTransformer(_minilm_path(), device="cpu")
-    st_modules = torch.nn.Sequential(*list(st.children())[:2])  # transformer + mean pooling, no Normalize
+    # transformer + mean pooling, no Normalize
+    st_modules = torch.nn.Sequential(*list(st.children())[:2])
     st_plain = SentenceTransformer(modules=list(st_modules), device="cpu")
     print(f"{len(sentences)} sentences, batch {args.batch_size}, {torch.get_num_threads()} threads")
 
@@ -42,9 +45,14 @@ def main():
             best = min(best, time.perf_counter() - t)
         return out, best
 
-    a, t_ours = timed(lambda: ours.encode(sentences, pooling="mean", batch_size=args.batch_size,
-                                          cache=False, show_progress=False))
-    b, t_st = timed(lambda: st_plain.encode(sentences, batch_size=args.batch_size, show_progress_bar=False))
+    a, t_ours = timed(
+        lambda: ours.encode(
+            sentences, pooling="mean", batch_size=args.batch_size, cache=False, show_progress=False
+        )
+    )
+    b, t_st = timed(
+        lambda: st_plain.encode(sentences, batch_size=args.batch_size, show_progress_bar=False)
+    )
     print(f"max |difference| of the vectors: {np.abs(a - b).max():.2e}")
     print(f"aniso.encoders          : {len(sentences) / t_ours:8.1f} sentences/s")
     print(f"SentenceTransformer     : {len(sentences) / t_st:8.1f} sentences/s")

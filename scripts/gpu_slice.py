@@ -6,6 +6,7 @@ initialised, since the hub is unreachable on the GPU machine) with the stand-in'
 the wiki1m head. Writes steps/s, peak GPU memory and STS-B dev at the end to --out (JSON). Without
 CUDA it writes {"gpu": null, ...} with the reason, prints it, and exits 0.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,14 +26,21 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     import torch
 
-    report = {"smoke": {"exit_code": a.smoke_rc, "seconds": a.smoke_seconds},
-              "torch": torch.__version__, "python": platform.python_version()}
+    report = {
+        "smoke": {"exit_code": a.smoke_rc, "seconds": a.smoke_seconds},
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
     if not torch.cuda.is_available():
         report["gpu"] = None
-        report["slice"] = "skipped: no CUDA device on this machine (torch.cuda.is_available() is False)"
+        report["slice"] = (
+            "skipped: no CUDA device on this machine (torch.cuda.is_available() is False)"
+        )
         a.out.write_text(json.dumps(report, indent=1) + "\n")
-        print("gpu_check: NO GPU on this machine: the timed slice is skipped "
-              f"(smoke part: {a.smoke_rc}); report in {a.out}")
+        print(
+            "gpu_check: NO GPU on this machine: the timed slice is skipped "
+            f"(smoke part: {a.smoke_rc}); report in {a.out}"
+        )
         return 0
     from transformers import BertConfig, BertForMaskedLM
 
@@ -47,8 +55,13 @@ def main(argv=None) -> int:
         torch.manual_seed(0)
         BertForMaskedLM(BertConfig(vocab_size=tok.vocab_size)).save_pretrained(tmp)
         tok.save_pretrained(tmp)
-        config = paper_config(model=tmp, sentences="wiki1m", max_steps=a.steps,
-                              eval_every=max(a.steps // 2, 1), output_dir=str(Path(tmp) / "run"))
+        config = paper_config(
+            model=tmp,
+            sentences="wiki1m",
+            max_steps=a.steps,
+            eval_every=max(a.steps // 2, 1),
+            output_dir=str(Path(tmp) / "run"),
+        )
         torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
         run = train_simcse(config, force=True, progress=True)
@@ -56,7 +69,9 @@ def main(argv=None) -> int:
         evals = run.evals
     report["slice"] = {
         "model": "BertConfig() (bert-base size), random init, stand-in tokenizer",
-        "steps": a.steps, "batch_size": config.batch_size, "seconds": round(secs, 1),
+        "steps": a.steps,
+        "batch_size": config.batch_size,
+        "seconds": round(secs, 1),
         "steps_per_second": round(a.steps / secs, 2),
         "peak_gpu_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
         "stsb_dev_end": float(evals["spearman"].iloc[-1]) if len(evals) else None,

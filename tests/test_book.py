@@ -1,4 +1,5 @@
 """The chapters' bookkeeping (aniso.book): claims, glue_many and the ledger."""
+
 import json
 
 import numpy as np
@@ -10,7 +11,9 @@ from aniso import book
 @pytest.fixture
 def chapter(monkeypatch):
     glued = {}
-    monkeypatch.setattr(book, "glue", lambda name, value, display=False: glued.__setitem__(name, value))
+    monkeypatch.setattr(
+        book, "glue", lambda name, value, display=False: glued.__setitem__(name, value)
+    )
     book.start_chapter("quick", "0. Test", threads="one")
     return glued
 
@@ -49,10 +52,33 @@ def test_ledger_rows_are_checked_glued_and_read_back(chapter, tmp_path):
     assert table.iloc[0].tolist() == ["a claim", "Table 1", "76.3", "47.6", "partly"]
     # read_ledger parses what myst-nb stores for a glued string: its repr as text/plain
     stored = chapter[book.LEDGER_GLUE]
-    nb = {"cells": [{"cell_type": "code", "outputs": [{
-        "data": {"text/plain": repr(stored)}, "metadata": {"scrapbook": {"name": book.LEDGER_GLUE}}}]}]}
+    prefix = "application/papermill.record/"  # what myst-nb writes for glue(..., display=False)
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "outputs": [
+                    {
+                        "data": {prefix + "text/plain": repr(stored)},
+                        "metadata": {
+                            "scrapbook": {"name": book.LEDGER_GLUE, "mime_prefix": prefix}
+                        },
+                    }
+                ],
+            }
+        ]
+    }
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps(nb))
     rows = book.read_ledger(path)
-    assert rows == [{"chapter": "0. Test", "claim": "a claim", "where": "Table 1", "paper": "76.3",
-                     "ours": "47.6", "verdict": "partly", "note": ""}]
+    assert rows == [
+        {
+            "chapter": "0. Test",
+            "claim": "a claim",
+            "where": "Table 1",
+            "paper": "76.3",
+            "ours": "47.6",
+            "verdict": "partly",
+            "note": "",
+        }
+    ]

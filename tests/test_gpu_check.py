@@ -1,4 +1,5 @@
 """scripts/gpu_check.sh on a machine without a GPU: says so, exits 0 after the smoke part."""
+
 import json
 import os
 import subprocess
@@ -13,12 +14,22 @@ def run_check(tmp_path, *args, make_rc=0):
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     make = fake_bin / "make"  # stands in for `make smoke` (tested on its own by the smoke run)
-    make.write_text(f"#!/bin/sh\necho \"fake make $*\"\nexit {make_rc}\n")
+    make.write_text(f'#!/bin/sh\necho "fake make $*"\nexit {make_rc}\n')
     make.chmod(0o755)
-    env = {**os.environ, "OUT": str(tmp_path / "out"), "PATH": f"{fake_bin}:{os.environ['PATH']}",
-           "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run(["bash", "scripts/gpu_check.sh", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "OUT": str(tmp_path / "out"),
+        "PATH": f"{fake_bin}:{os.environ['PATH']}",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    return subprocess.run(
+        ["bash", "scripts/gpu_check.sh", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")

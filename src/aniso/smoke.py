@@ -14,6 +14,7 @@ what cannot run offline on a CPU in minutes:
 
 Each chapter prints :func:`changes_table` when the overrides are active.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,32 +49,53 @@ def simcse_config(config):
         return config
     steps = min(config.max_steps or STEPS, STEPS)
     stop = None if config.stop_after is None else min(config.stop_after, steps)
-    return config.replace(model=model_name(config.model), sentences=sentences_name(config.sentences),
-                          max_steps=steps, stop_after=stop, eval_every=EVAL_EVERY,
-                          log_every=1)
+    return config.replace(
+        model=model_name(config.model),
+        sentences=sentences_name(config.sentences),
+        max_steps=steps,
+        stop_after=stop,
+        eval_every=EVAL_EVERY,
+        log_every=1,
+    )
 
 
-def lm_config(config):
-    """A chapter 1-2 :class:`aniso.lm.TrainConfig` at the smallest size (unchanged when inactive)."""
+def lm_setup(setup: dict) -> dict:
+    """A chapter 1-2 set-up (``{"vocab_size": ..., "config": TrainConfig}``, an entry of
+    :data:`aniso.lm.PROFILES`) at the smallest size: the quick profile's, at most
+    :data:`LM_STEPS` steps. Unchanged when inactive."""
     if not active():
-        return config
+        return setup
     from .lm import PROFILES
 
-    small = PROFILES["quick"]["config"]
-    return dataclasses.replace(small, steps=min(small.steps, LM_STEPS))
+    small = PROFILES["quick"]
+    config = dataclasses.replace(small["config"], steps=min(small["config"].steps, LM_STEPS))
+    return {**small, "config": config}
 
 
 def changes_table():
     """What a smoke run changes in the paper profile, as a table (empty when inactive)."""
     import pandas as pd
 
-    rows = [] if not active() else [
-        ("model", "bert-base-uncased", "mini-bert (the book's stand-in)"),
-        ("SimCSE's sentences", "wiki1m-full (10^6 sentences, downloaded)",
-         "the 11,913-sentence wiki1m head (data directory)"),
-        ("SimCSE training", "one epoch (15,625 steps of 64)",
-         f"{STEPS} steps, STS-B dev every {EVAL_EVERY}"),
-        ("language models (chapters 1-2)", "the paper profile's size",
-         f"the quick profile's size, at most {LM_STEPS} steps"),
-    ]
+    rows = (
+        []
+        if not active()
+        else [
+            ("model", "bert-base-uncased", "mini-bert (the book's stand-in)"),
+            (
+                "SimCSE's sentences",
+                "wiki1m-full (10^6 sentences, downloaded)",
+                "the 11,913-sentence wiki1m head (data directory)",
+            ),
+            (
+                "SimCSE training",
+                "one epoch (15,625 steps of 64)",
+                f"{STEPS} steps, STS-B dev every {EVAL_EVERY}",
+            ),
+            (
+                "language models (chapters 1-2)",
+                "the paper profile's size",
+                f"the quick profile's size, at most {LM_STEPS} steps",
+            ),
+        ]
+    )
     return pd.DataFrame(rows, columns=["what", "paper profile", "smoke run"])

@@ -9,6 +9,7 @@ Two policies, both measured on a 2-core machine:
   With two threads on a machine where another process holds a core, every operation
   waits for the starved thread and training runs several times slower than with one.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,6 +49,7 @@ class one_thread:
     depend on the thread count), and much faster on a busy 2-core machine. Chapters 1 and 2."""
 
     def __enter__(self):
+        import scipy.linalg  # noqa: F401  (load SciPy's own BLAS now, so that the limit covers it)
         from threadpoolctl import threadpool_limits
 
         self.n, self.blas = torch.get_num_threads(), threadpool_limits(1)
@@ -74,7 +76,7 @@ class free_threads:
 
 
 def apply_policy(policy: str) -> int:
-    """Apply a thread policy (``"one"`` or ``"free"``) from now on; the torch thread count it set."""
+    """Apply a thread policy (``"one"`` or ``"free"``) from now on; returns torch's thread count."""
     if policy == "one":
         one_thread().__enter__()
     elif policy == "free":

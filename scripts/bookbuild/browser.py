@@ -1,13 +1,14 @@
-#!/usr/bin/env python3
-"""Open every page of the built book in headless Chromium and check what a reader sees.
+"""The browser check (`browser-check`): open every page of the built book in headless Chromium
+and check what a reader sees.
 
-    python3 scripts/book.py browser-check     # the usual way (after `build`)
-    python scripts/browser_check.py [HTML_DIR] [--screenshots DIR]   # inside .venv
+    python3 scripts/book.py browser-check            # the usual way (after `build`)
+    python -m bookbuild.browser [HTML_DIR] [--toc _toc.yml] [--screenshots DIR]  # in .venv,
+                                                      # with scripts/ on PYTHONPATH
 
 The HTML folder (default _build/stage/_build/html) is served by `http.server` on
 127.0.0.1 (a free port); Debian's Chromium (/usr/bin/chromium, or $ANISO_CHROMIUM),
 driven by Playwright with the system browser, opens index.html and every page of
-_toc.yml and checks:
+_toc.yml at 1280 px and checks:
 
 * no console error, no uncaught exception, no failed request, and no request
   for anything outside the local server (the book must work offline);
@@ -16,6 +17,8 @@ _toc.yml and checks:
 * every <img> has loaded (naturalWidth > 0);
 * the sidebar links to every page of _toc.yml;
 * every chapter notebook has its Binder and Colab launch buttons;
+* on every chapter page (and the "What reproduces" page): no code block or table overflows
+  horizontally at 1280 px, and no paragraph at 390 px (:mod:`bookbuild.fit`);
 * every internal link resolves (each URL fetched once, HTTP 200) and every
   `#anchor` exists as an id on its target page.
 
@@ -23,6 +26,7 @@ Screenshots of the opening page and of one chapter go to _build/screenshots/;
 their paths, the number of pages checked and the time taken are printed.
 Exit code 1 on any problem, with one line per problem.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,6 +35,7 @@ import http.server
 import os
 import re
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -40,18 +45,28 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urldefrag
 
-ROOT = Path(__file__).resolve().parent.parent
-HTML = ROOT / "_build" / "stage" / "_build" / "html"
-SCREENSHOTS = ROOT / "_build" / "screenshots"
+from . import common
+from .fit import WIDE, check_fit
+
 SCREENSHOT_CHAPTER = "notebooks/00_the_problem"  # the chapter shown in the second screenshot
+FIT_PAGES = ["book/what_reproduces"]  # measured for overflow besides the chapters (notebooks/)
 # Chromium as the machines of this project run it: no sandbox (root in a container), no GPU,
 # none of the background connections (updates, sync, QUIC) that a closed network refuses, and
 # no host name resolved but the local server's (Chromium otherwise sends DNS queries of its own,
 # which the offline proof of `make test` counts as attempts to reach the network).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
-                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--no-default-browser-check",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
 MATH_IN_SOURCE = re.compile(r'class="[^"]*\bmath\b')  # how Sphinx marks math, inline and display
 TIMEOUT_MS = 60_000
 
@@ -71,27 +86,42 @@ def find_chromium() -> str | None:
     return None
 
 
-def toc_pages(toc: Path) -> tuple[str, list[str]]:
-    """(root, other pages) of a _toc.yml, without suffix."""
-    import yaml
+def ensure_chromium() -> None:
+    """Install Debian's chromium with apt-get when no Chromium is found (needs root and the
+    network)."""
+    if find_chromium():
+        return
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        common.run(["apt-get", "update", "-q"], env=env)
+        common.run(
+            [
+                "apt-get",
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                "chromium",
+                "fonts-liberation",
+            ],
+            env=env,
+        )
+    else:
+        sys.exit(
+            "[book] the browser check needs Chromium: `sudo apt-get install chromium` "
+            "(Debian/Ubuntu), or set ANISO_CHROMIUM to a Chromium or Chrome executable"
+        )
 
-    data = yaml.safe_load(toc.read_text())
-    found: list[str] = []
 
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("file"), str):
-                found.append(node["file"])
-            for value in node.values():
-                if isinstance(value, (list, dict)):
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(data)
-    strip = functools.partial(re.sub, r"\.(ipynb|md)$", "")
-    return strip(data["root"]), [strip(f) for f in found]
+def launch(pw):
+    """Headless system Chromium, the way the browser check runs it."""
+    chromium = find_chromium()
+    if not chromium:
+        sys.exit(
+            "[browser] Chromium not found: `apt-get install chromium` (Debian/Ubuntu), "
+            "or set ANISO_CHROMIUM to a Chromium or Chrome executable"
+        )
+    return pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
 
 
 # ----------------------------------------------------------------------------- the local server
@@ -124,8 +154,8 @@ def check_links(links: dict[str, set[str]], origin: str) -> tuple[list[str], int
     """Fetch each internal URL once; check each anchor against the ids of its page."""
     problems, ids = [], {}
     for url in sorted(links):
-        try:
-            with urllib.request.urlopen(url, timeout=10) as resp:  # the local server: never a real wait
+        try:  # the local server: never a real wait
+            with urllib.request.urlopen(url, timeout=10) as resp:
                 body = resp.read()
                 status = resp.status
         except urllib.error.HTTPError as err:
@@ -133,8 +163,10 @@ def check_links(links: dict[str, set[str]], origin: str) -> tuple[list[str], int
         except OSError as err:
             status, body = f"{type(err).__name__}: {err}", b""
         if status != 200:
-            problems.append(f"broken internal link: {url[len(origin):]} ({status}), linked from "
-                            + ", ".join(sorted(links[url])[:3]))
+            problems.append(
+                f"broken internal link: {url[len(origin) :]} ({status}), linked from "
+                + ", ".join(sorted(links[url])[:3])
+            )
             continue
         if url.endswith(".html") or url.endswith("/"):
             parser = Ids()
@@ -146,32 +178,54 @@ def check_links(links: dict[str, set[str]], origin: str) -> tuple[list[str], int
         if url in ids and frag:
             anchors += 1
             if unquote(frag) not in ids[url]:
-                problems.append(f"missing anchor: {key[len(origin):]}, linked from " + ", ".join(sorted(links[key])[:3]))
+                problems.append(
+                    f"missing anchor: {key[len(origin) :]}, linked from "
+                    + ", ".join(sorted(links[key])[:3])
+                )
     return problems, anchors
 
 
 # ----------------------------------------------------------------------------- one page
-PAGE_FACTS = """async () => {
+PAGE_FACTS = r"""async () => {
   const M = window.MathJax;
   if (M && M.startup && M.startup.promise) { await M.startup.promise; }
   const body = document.body.cloneNode(true);
-  body.querySelectorAll('pre, code, script, style, textarea, mjx-container, .highlight').forEach(e => e.remove());
+  body.querySelectorAll('pre, code, script, style, textarea, mjx-container, .highlight')
+    .forEach(e => e.remove());
   const text = body.textContent;
-  const raw = ['\\\\(', '\\\\[', '$$'].filter(s => text.includes(s));
+  const raw = ['\\(', '\\[', '$$'].filter(s => text.includes(s));
   return {
     mathjax: !!(M && M.startup),
     typeset: document.querySelectorAll('mjx-container').length,
-    raw: raw.map(s => { const i = text.indexOf(s); return s + ' in "' + text.slice(Math.max(0, i - 30), i + 40).replace(/\\s+/g, ' ') + '"'; }),
-    images: Array.from(document.images).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth]),
-    sidebar: Array.from(document.querySelectorAll('#pst-primary-sidebar a[href], nav.bd-docs-nav a[href]')).map(a => a.href.split('#')[0]),
+    raw: raw.map(s => { const i = text.indexOf(s);
+      return s + ' in "' + text.slice(Math.max(0, i - 30), i + 40).replace(/\s+/g, ' ') + '"'; }),
+    images: Array.from(document.images).map(i => [i.getAttribute('src'), i.complete,
+                                                  i.naturalWidth]),
+    sidebar: Array.from(document.querySelectorAll(
+      '#pst-primary-sidebar a[href], nav.bd-docs-nav a[href]')).map(a => a.href.split('#')[0]),
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
-    launch: Array.from(document.querySelectorAll('a[href]')).map(a => a.href).filter(h => /mybinder\\.org|colab\\.research\\.google\\.com/.test(h)),
+    launch: Array.from(document.querySelectorAll('a[href]')).map(a => a.href)
+      .filter(h => /mybinder\.org|colab\.research\.google\.com/.test(h)),
   };
 }"""
 
 
-def check_page(page, url: str, name: str, source: str, origin: str, root: str, toc: list[str],
-               events: list[str], links: dict[str, set[str]]) -> list[str]:
+def fits_checked(name: str) -> bool:
+    """The pages measured for overflow: the chapters, and FIT_PAGES."""
+    return name.startswith("notebooks/") or name in FIT_PAGES
+
+
+def check_page(
+    page,
+    url: str,
+    name: str,
+    source: str,
+    origin: str,
+    root: str,
+    toc: list[str],
+    events: list[str],
+    links: dict[str, set[str]],
+) -> list[str]:
     events.clear()
     page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
     if name == "index":  # index.html redirects to the root page (meta refresh)
@@ -196,6 +250,8 @@ def check_page(page, url: str, name: str, source: str, origin: str, root: str, t
         for service in ("mybinder.org", "colab.research.google.com"):
             if not any(service in h for h in facts["launch"]):
                 problems.append(f"{name}: no launch button for {service}")
+    if fits_checked(name):
+        problems += check_fit(page, name)
     for href in facts["links"]:
         if href.startswith(origin):
             links.setdefault(href, set()).add(name)
@@ -203,23 +259,29 @@ def check_page(page, url: str, name: str, source: str, origin: str, root: str, t
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("html", nargs="?", type=Path, default=HTML, help=f"built HTML folder (default {HTML})")
-    parser.add_argument("--toc", type=Path, default=None, help="_toc.yml (default: the one beside the HTML's stage)")
-    parser.add_argument("--screenshots", type=Path, default=SCREENSHOTS)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "html",
+        nargs="?",
+        type=Path,
+        default=common.HTML,
+        help=f"built HTML folder (default {common.HTML})",
+    )
+    parser.add_argument(
+        "--toc", type=Path, default=None, help="_toc.yml (default: the one beside the HTML's stage)"
+    )
+    parser.add_argument("--screenshots", type=Path, default=common.SCREENSHOTS)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     html = args.html.resolve()
     toc_file = args.toc or (html.parent.parent / "_toc.yml")
     if not (html / "index.html").exists():
         sys.exit(f"[browser] no built book in {html}: run `python3 scripts/book.py build` first")
-    chromium = find_chromium()
-    if not chromium:
-        sys.exit("[browser] Chromium not found: `apt-get install chromium` (Debian/Ubuntu), "
-                 "or set ANISO_CHROMIUM to a Chromium or Chrome executable")
     from playwright.sync_api import sync_playwright
 
-    root, toc = toc_pages(toc_file)
+    root, toc = common.toc_pages(toc_file)
     pages = ["index"] + [root] + toc
     problems: list[str] = []
     links: dict[str, set[str]] = {}
@@ -227,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     shots: list[Path] = []
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            browser = launch(pw)
+            context = browser.new_context(viewport=WIDE)
             events: list[str] = []
 
             def gatekeeper(route):  # nothing may leave the local server
@@ -240,12 +302,23 @@ def main(argv: list[str] | None = None) -> int:
 
             context.route("**/*", gatekeeper)
             page = context.new_page()
-            page.on("console", lambda m: m.type == "error" and events.append(f"console error: {m.text}"))
+            page.on(
+                "console", lambda m: m.type == "error" and events.append(f"console error: {m.text}")
+            )
             page.on("pageerror", lambda e: events.append(f"uncaught exception: {e}"))
-            page.on("requestfailed", lambda r: r.url.startswith(origin) and
-                    events.append(f"request failed: {r.url[len(origin):]} ({r.failure})"))
-            page.on("response", lambda r: r.status >= 400 and
-                    events.append(f"HTTP {r.status}: {r.url[len(origin):]}"))
+            page.on(
+                "requestfailed",
+                lambda r: (
+                    r.url.startswith(origin)
+                    and events.append(f"request failed: {r.url[len(origin) :]} ({r.failure})")
+                ),
+            )
+            page.on(
+                "response",
+                lambda r: (
+                    r.status >= 400 and events.append(f"HTTP {r.status}: {r.url[len(origin) :]}")
+                ),
+            )
             for name in pages:
                 file = html / f"{name}.html"
                 if not file.exists():
@@ -253,11 +326,15 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 source = file.read_text(encoding="utf-8")
                 t0 = time.perf_counter()
-                problems += check_page(page, origin + f"{name}.html", name, source, origin, root, toc, events, links)
+                problems += check_page(
+                    page, origin + f"{name}.html", name, source, origin, root, toc, events, links
+                )
                 say(f"{name}: {time.perf_counter() - t0:.1f} s")
                 if name in ("index", SCREENSHOT_CHAPTER):
                     args.screenshots.mkdir(parents=True, exist_ok=True)
-                    shot = args.screenshots / ("opening_page.png" if name == "index" else f"{Path(name).name}.png")
+                    shot = args.screenshots / (
+                        "opening_page.png" if name == "index" else f"{Path(name).name}.png"
+                    )
                     page.screenshot(path=str(shot), full_page=False)
                     shots.append(shot)
             browser.close()
@@ -269,13 +346,63 @@ def main(argv: list[str] | None = None) -> int:
     for shot in shots:
         say(f"screenshot: {shot}")
     if problems:
-        print("\n".join(["[browser] browser check FAILED:"] + [f"  {p}" for p in problems]), file=sys.stderr)
+        print(
+            "\n".join(["[browser] browser check FAILED:"] + [f"  {p}" for p in problems]),
+            file=sys.stderr,
+        )
         say(f"{len(pages)} pages checked in {elapsed:.1f} s, {len(problems)} problems")
         return 1
-    say(f"browser check passed: {len(pages)} pages checked in headless Chromium in {elapsed:.1f} s "
-        f"(no console error, math typeset, images loaded, sidebar complete, "
-        f"{len({urldefrag(u)[0] for u in links})} internal URLs and {anchors} anchors resolved)")
+    say(
+        f"browser check passed: {len(pages)} pages checked in headless Chromium in {elapsed:.1f} s "
+        f"(no console error, math typeset, images loaded, sidebar complete, code and tables fit "
+        f"at 1280 px and prose at 390 px, {len({urldefrag(u)[0] for u in links})} internal URLs "
+        f"and {anchors} anchors resolved)"
+    )
     return 0
+
+
+# ----------------------------------------------------------------------------- the command
+IPV6_SWITCHES = [
+    Path(f"/proc/sys/net/ipv6/conf/{i}/disable_ipv6") for i in ("all", "default", "lo")
+]
+
+
+def browser_check(html: Path | None = None) -> None:
+    """`browser-check`: :func:`main` in a process of its own, with IPv6 off in the namespace."""
+    from .offline import IN_NETNS
+
+    # In the namespace of the offline proof, IPv6 is switched off while Chromium runs: at every
+    # start Chromium routes a UDP socket towards 2001:4860:4860::8888 to learn whether IPv6
+    # reaches the internet (no packet is sent, but the kernel counts the routing failure). The
+    # book's own requests are checked by the browser check itself, which fails on any request
+    # off the server.
+    saved = (
+        {p: p.read_text() for p in IPV6_SWITCHES if p.exists()} if os.environ.get(IN_NETNS) else {}
+    )
+    try:
+        for path in saved:
+            path.write_text("1\n")
+    except OSError as err:  # then the probe shows up in the ledger of the offline proof
+        common.say(f"could not switch IPv6 off in the namespace ({err})")
+    scripts = str(common.ROOT / "scripts")
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([scripts] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+    )
+    try:
+        rc = subprocess.run(
+            [sys.executable, "-m", "bookbuild.browser", html or common.HTML],
+            cwd=common.ROOT,
+            env=env,
+        ).returncode
+    finally:
+        for path, value in saved.items():
+            try:
+                path.write_text(value)
+            except OSError:
+                pass
+    if rc != 0:
+        sys.exit(f"[book] browser check failed (exit code {rc})")
 
 
 if __name__ == "__main__":

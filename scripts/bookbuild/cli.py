@@ -1,0 +1,127 @@
+"""The commands of scripts/book.py, behind `make book` and `make test`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from . import common
+from .browser import browser_check, ensure_chromium
+from .build import build
+from .checks import check_html_cmd, check_student_cmd
+from .colab import sync as sync_colab
+from .env import reexec_in_venv, setup
+from .execute import determinism, execute, print_timings
+from .offline import IN_NETNS, Ledger, enter_netns
+from .smoke import smoke
+
+COMMANDS = [
+    "setup",
+    "execute",
+    "build",
+    "check-html",
+    "browser-check",
+    "book",
+    "test",
+    "smoke",
+    "determinism",
+    "sync-colab",
+]
+LINTED = ["src", "tests", "scripts", "notebooks"]  # ruff, configured in pyproject.toml
+
+
+def lint() -> None:
+    """ruff check on the code of the book (line length 100): the test command's first step."""
+    rc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", *LINTED], cwd=common.ROOT
+    ).returncode
+    if rc != 0:
+        sys.exit(
+            f"[book] ruff check {' '.join(LINTED)} failed (exit code {rc}); "
+            f"`.venv/bin/ruff check --fix` and `.venv/bin/ruff format` fix most findings"
+        )
+    common.say(f"ruff check {' '.join(LINTED)}: no finding")
+
+
+def pytest() -> None:
+    rc = subprocess.run([sys.executable, "-m", "pytest", "tests", "-q"], cwd=common.ROOT).returncode
+    if rc != 0:
+        sys.exit(
+            f"[book] pytest failed (exit code {rc}{', no tests collected' if rc == 5 else ''})"
+        )
+
+
+def main(argv: list[str] | None = None, doc: str | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", choices=COMMANDS)
+    parser.add_argument(
+        "--profile", default=os.environ.get("ANISO_PROFILE", "quick"), choices=["quick", "paper"]
+    )
+    parser.add_argument(
+        "--only", metavar="NAME", help="execute one notebook (path, file name or stem)"
+    )
+    parser.add_argument(
+        "--student",
+        action="store_true",
+        help="build: the student edition, without solutions, into _build/student/_build/html",
+    )
+    args = parser.parse_args(argv)
+    cmd = args.command
+    needs_setup = cmd in ("book", "test", "smoke")
+    if cmd == "setup" or (needs_setup and not os.environ.get("ANISO_BOOK_SETUP_DONE")):
+        setup()
+        if cmd == "setup":
+            return
+        os.environ["ANISO_BOOK_SETUP_DONE"] = "1"
+    reexec_in_venv()
+    if cmd in ("test", "browser-check") and not os.environ.get(IN_NETNS):
+        ensure_chromium()  # before the namespace: apt-get needs the network
+    if cmd in ("test", "smoke") and not os.environ.get(IN_NETNS):
+        enter_netns()  # does not return when the namespace is available
+    started = time.perf_counter()
+    if cmd == "smoke":
+        smoke()
+        return
+    if cmd == "sync-colab":
+        sync_colab()
+        return
+    if cmd == "determinism":
+        determinism()
+        return
+    ledger = Ledger()
+    if cmd == "test":
+        lint()
+        ledger.mark("lint")
+        pytest()
+        ledger.mark("pytest")
+    if cmd in ("execute", "book", "test"):
+        execute(args.profile, args.only if cmd == "execute" else None)
+        ledger.mark("notebook execution")
+    if cmd in ("build", "book", "test"):
+        build(student=args.student and cmd == "build")
+        ledger.mark("book build")
+    if cmd in ("check-html", "book", "test"):
+        check_html_cmd()
+    if cmd == "test":
+        determinism()
+        ledger.mark("determinism")
+        build(student=True)
+        check_student_cmd()
+        ledger.mark("student edition")
+    if cmd in ("browser-check", "test"):
+        browser_check()
+        ledger.mark("browser check")
+    if cmd == "test":
+        smoke()  # the paper profile's code paths with local stand-ins (bookbuild.smoke)
+        ledger.mark("smoke run")
+        ledger.report()
+    if cmd in ("book", "test"):
+        if cmd == "test":
+            print_timings()
+        say_done = f"done in {time.perf_counter() - started:.0f} s; "
+        common.say(say_done + f"open file://{common.HTML / 'index.html'}")
