@@ -183,3 +183,14 @@ def test_read_gguf_tensor_round_trip(tmp_path):
     np.testing.assert_allclose(got, w, atol=np.abs(w).max() / 127)   # Q8_0 precision
     sub, _, _ = real_lm.read_gguf_tensor(path, rows=[4, 1])
     np.testing.assert_array_equal(sub, got[[4, 1]])
+
+
+def test_train_many_matches_train_lm(tmp_path):
+    corpus = _toy_corpus()
+    cfgs = [lm.TrainConfig(dim=8, steps=3, batch_size=4, bptt=8, snapshot_every=3, eval_tokens=0,
+                           seed=s, reg=r) for s, r in [(0, "mle"), (1, "mle"), (0, "spectrum")]]
+    many = lm.train_many(corpus, cfgs, workers=2, cache_dir=tmp_path / "a")
+    single = [lm.train_lm(corpus, c, progress=False, cache=False) for c in cfgs]
+    assert [r.test_ppl for r in many] == [r.test_ppl for r in single]
+    np.testing.assert_array_equal(many[2].snapshots[3], single[2].snapshots[3])
+    assert len(list((tmp_path / "a").glob("*.pt"))) == 3

@@ -320,6 +320,47 @@ def mean_hidden_state(model: TinyLM, ids, batch_size: int = 16, bptt: int = 64,
     return (total / n).numpy().astype(np.float64)
 
 
+def _cache_path(corpus: Corpus, cfg: TrainConfig, cache_dir=None) -> Path:
+    from .encoders import default_cache_dir
+    key = hashlib.sha256(json.dumps([_CACHE_VERSION, asdict(cfg), len(corpus.vocab),
+                                     int(corpus.train.sum()), len(corpus.train),
+                                     len(corpus.test)]).encode()).hexdigest()[:16]
+    return (Path(cache_dir) if cache_dir else default_cache_dir() / "lm") / f"{key}.pt"
+
+
+def _train_into_cache(args) -> None:
+    corpus, cfg, cache_dir = args
+    with one_thread():
+        train_lm(corpus, cfg, progress=False, cache=True, cache_dir=cache_dir)
+
+
+def train_many(corpus: Corpus, configs, workers: int | None = None, cache_dir=None,
+               progress: bool = False) -> list:
+    """:func:`train_lm` for several configs, up to ``workers`` at a time. Chapters 1 and 2.
+
+    Each run trains in its own process on one thread, so the numbers are exactly those
+    of ``train_lm`` (seeds, data order, thread count); the results travel through the
+    cache (``$ANISO_CACHE_DIR/lm``) and are returned in the order of ``configs``.
+    ``workers=None``: the cores idle right now (:func:`aniso.threads.free_cores`).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from .threads import free_cores
+    configs = list(configs)
+    todo = {}
+    for c in configs:
+        path = _cache_path(corpus, c, cache_dir)
+        if not path.exists():
+            todo.setdefault(path, c)
+    todo = list(todo.values())
+    workers = free_cores() if workers is None else workers
+    if workers > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn")) as ex:
+            list(ex.map(_train_into_cache, [(corpus, c, cache_dir) for c in todo]))
+    return [train_lm(corpus, c, progress=progress, cache_dir=cache_dir) for c in configs]
+
+
 def train_lm(corpus: Corpus, cfg: TrainConfig, callback=None, progress: bool = True,
              cache: bool = True, cache_dir=None) -> TrainResult:
     """Train a :class:`TinyLM` with Adam on ``corpus.train``; score ``corpus.test``. Chapters 1 and 2.
@@ -335,10 +376,7 @@ def train_lm(corpus: Corpus, cfg: TrainConfig, callback=None, progress: bool = T
     ``cache=True`` the result (without the model's optimizer state) is kept
     under ``$ANISO_CACHE_DIR/lm`` keyed by the config and the corpus.
     """
-    from .encoders import default_cache_dir
-    key = hashlib.sha256(json.dumps([_CACHE_VERSION, asdict(cfg), len(corpus.vocab), int(corpus.train.sum()),
-                                     len(corpus.train), len(corpus.test)]).encode()).hexdigest()[:16]
-    path = (Path(cache_dir) if cache_dir else default_cache_dir() / "lm") / f"{key}.pt"
+    path = _cache_path(corpus, cfg, cache_dir)
     model = make_model(len(corpus.vocab), cfg)
     if cache and path.exists() and callback is None:
         blob = torch.load(path, weights_only=False)
