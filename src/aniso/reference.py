@@ -251,6 +251,23 @@ def summary(blob: dict, key=("perplexity", "1000")) -> dict:
     return out
 
 
+def mean_sd(values, digits: int = 1) -> str:
+    """``"mean ± sd"`` of the values across seeds (sd with ddof=1). Chapters 1 and 2."""
+    a = np.asarray(list(values), dtype=np.float64)
+    sd = a.std(ddof=1) if len(a) > 1 else float("nan")
+    return f"{a.mean():.{digits}f} ± {sd:.{digits}f}"
+
+
+def tie(a, b) -> bool:
+    """True when two sets of per-seed values differ by less than their spread. Chapters 1, 2.
+
+    The book's rule: the difference of the means is a tie when it is smaller than the
+    larger of the two standard deviations across seeds (ddof=1).
+    """
+    a, b = np.asarray(list(a), dtype=np.float64), np.asarray(list(b), dtype=np.float64)
+    return bool(abs(a.mean() - b.mean()) < max(a.std(ddof=1), b.std(ddof=1)))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m aniso.reference",
                                  description="Regenerate a reference run (results/reference/).")
