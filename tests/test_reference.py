@@ -58,5 +58,6 @@ def test_summary_mean_and_sd():
 def test_mean_sd_and_tie():
     assert reference.mean_sd([1.0, 2.0, 3.0]) == "2.0 ± 1.0"
     assert reference.mean_sd([0.5, 0.5, 0.5], 2) == "0.50 ± 0.00"
+    assert reference.mean_sd([200.62]) == "200.6 (1 seed)" and reference.mean_sd([]) == "–"
     assert reference.tie([1.0, 2.0, 3.0], [2.5, 2.5, 2.6])          # 0.5 < sd 1.0
     assert not reference.tie([1.0, 1.1, 1.2], [2.0, 2.1, 2.2])      # 1.0 > sd 0.1

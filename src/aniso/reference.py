@@ -252,10 +252,16 @@ def summary(blob: dict, key=("perplexity", "1000")) -> dict:
 
 
 def mean_sd(values, digits: int = 1) -> str:
-    """``"mean ± sd"`` of the values across seeds (sd with ddof=1). Chapters 1 and 2."""
+    """``"mean ± sd"`` of the values across seeds (sd with ddof=1). Chapters 1 and 2.
+
+    One value: ``"x (1 seed)"``; none: ``"–"`` (a reference run still under way).
+    """
     a = np.asarray(list(values), dtype=np.float64)
-    sd = a.std(ddof=1) if len(a) > 1 else float("nan")
-    return f"{a.mean():.{digits}f} ± {sd:.{digits}f}"
+    if len(a) == 0:
+        return "–"
+    if len(a) == 1:
+        return f"{a[0]:.{digits}f} (1 seed)"
+    return f"{a.mean():.{digits}f} ± {a.std(ddof=1):.{digits}f}"
 
 
 def tie(a, b) -> bool:
