@@ -26,12 +26,12 @@ def main():
     from sentence_transformers import SentenceTransformer
 
     from aniso import data
-    from aniso.encoders import _minilm_path, load_encoder
+    from aniso.encoders import load_encoder, minilm_path
 
     train = data.load_stsb("train")
     sentences = (train.sentences1 + train.sentences2)[: args.n]
     ours = load_encoder("all-MiniLM-L6-v2")
-    st = SentenceTransformer(_minilm_path(), device="cpu")
+    st = SentenceTransformer(minilm_path(), device="cpu")
     # transformer + mean pooling, no Normalize
     st_modules = torch.nn.Sequential(*list(st.children())[:2])
     st_plain = SentenceTransformer(modules=list(st_modules), device="cpu")

@@ -1,4 +1,5 @@
 """Shared fixtures of the test suite."""
+
 import os
 from pathlib import Path
 
@@ -13,3 +14,27 @@ def data_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"data directory {path} not found; set ANISO_DATA_DIR")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    """A random 2-layer, 32-wide BERT with the MiniLM (bert-base-uncased) tokenizer, on disk."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from aniso.encoders import minilm_path
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tok = AutoTokenizer.from_pretrained(minilm_path())
+    torch.manual_seed(0)
+    cfg = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    BertModel(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

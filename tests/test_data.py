@@ -1,13 +1,15 @@
-"""Tests of aniso.data: counts and parsing on the real data, errors, and the
-download path with a fake fetcher (the network is never used)."""
+"""Tests of aniso.data and aniso.datadir: counts and parsing on the real data, errors, and
+the download path (pooch) against a local HTTP server on 127.0.0.1 (the network is never used)."""
+
 import collections
 import hashlib
+import http.server
 import io
 import os
 import shutil
 import tarfile
+import threading
 import time
-import urllib.error
 import zipfile
 from pathlib import Path
 
@@ -15,30 +17,97 @@ import numpy as np
 import pytest
 
 from aniso import data as D
+from aniso import datadir as F
 
 STSB_COUNTS = {"train": 5749, "dev": 1500, "test": 1379}
 SICK_COUNTS = {"train": 4500, "trial": 500, "test": 4927}
 STS_SUBSET_COUNTS = {
-    12: {"MSRpar": 750, "MSRvid": 750, "SMTeuroparl": 459, "surprise.OnWN": 750,
-         "surprise.SMTnews": 399},
+    12: {
+        "MSRpar": 750,
+        "MSRvid": 750,
+        "SMTeuroparl": 459,
+        "surprise.OnWN": 750,
+        "surprise.SMTnews": 399,
+    },
     13: {"FNWN": 189, "headlines": 750, "OnWN": 561},
-    14: {"deft-forum": 450, "deft-news": 300, "headlines": 750, "images": 750,
-         "OnWN": 750, "tweet-news": 750},
-    15: {"answers-forums": 375, "answers-students": 750, "belief": 375,
-         "headlines": 750, "images": 750},
-    16: {"answer-answer": 254, "headlines": 249, "plagiarism": 230, "postediting": 244,
-         "question-question": 209},
+    14: {
+        "deft-forum": 450,
+        "deft-news": 300,
+        "headlines": 750,
+        "images": 750,
+        "OnWN": 750,
+        "tweet-news": 750,
+    },
+    15: {
+        "answers-forums": 375,
+        "answers-students": 750,
+        "belief": 375,
+        "headlines": 750,
+        "images": 750,
+    },
+    16: {
+        "answer-answer": 254,
+        "headlines": 249,
+        "plagiarism": 230,
+        "postediting": 244,
+        "question-question": 209,
+    },
 }
-REAL_FETCH = D._fetch  # saved before the autouse fixture replaces it
 STS_COUNTS = {12: 3108, 13: 1500, 14: 3750, 15: 3000, 16: 1186}
+
+
+CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens, the connection is refused
 
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
-    """Any download attempt that a test did not fake fails loudly."""
-    def fetch(url, dest_path, timeout):
-        raise AssertionError(f"unexpected download of {url}")
-    monkeypatch.setattr(D, "_fetch", fetch)
+    """Every download URL points at a closed local port unless a test serves it."""
+    for key, url in F.URLS.items():
+        monkeypatch.setitem(F.URLS, key, f"{CLOSED}/{url.rsplit('/', 1)[1]}")
+    monkeypatch.setattr(D, "WIKI1M_URL", f"{CLOSED}/wiki1m_for_simcse.txt")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    payloads: dict = {}
+    calls: list = []
+
+    def do_GET(self):
+        self.calls.append(self.path)
+        body = self.payloads.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server in a thread: ``server.serve(monkeypatch, {URLS key: bytes})``."""
+    handler = type("Handler", (_Handler,), {"payloads": {}, "calls": []})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    class Server:
+        calls = handler.calls
+
+        @staticmethod
+        def serve(monkeypatch, payloads):
+            for key, body in payloads.items():
+                path = f"/{key}/{Path(F.URLS[key]).name}"
+                handler.payloads[path] = body
+                monkeypatch.setitem(F.URLS, key, base + path)
+
+    yield Server
+    httpd.shutdown()
+    httpd.server_close()
 
 
 def _sha(path):
@@ -46,11 +115,12 @@ def _sha(path):
 
 
 def _leftovers(folder: Path):
-    """Temp files (names starting with '.') anywhere under folder."""
-    return [p for p in folder.rglob(".*")]
+    """Temporary files anywhere under folder: ours start with '.', pooch's with 'tmp'."""
+    return [p for p in folder.rglob("*") if p.name.startswith((".", "tmp"))]
 
 
 # ---------------------------------------------------------------- real data
+
 
 @pytest.mark.parametrize("split", sorted(STSB_COUNTS))
 def test_stsb_counts_and_scores(data_dir, split):
@@ -107,25 +177,33 @@ def test_sickr_counts_and_scores(data_dir, split):
 
 def test_sickr_first_train_pair(data_dir):
     d = D.load_sickr("train", data_dir)
-    assert d.sentences1[0] == ("A group of kids is playing in a yard and an old man "
-                               "is standing in the background")
+    assert d.sentences1[0] == (
+        "A group of kids is playing in a yard and an old man is standing in the background"
+    )
     assert d.scores[0] == 4.5 and d.labels[0] == "NEUTRAL"
     assert len(D.load_sickr("dev", data_dir)) == 500  # alias of trial
 
 
 def test_load_sick_pairs(data_dir):
     df = D.load_sick_pairs("train", data_dir)
-    assert list(df.columns) == ["pair_id", "sentence_A", "sentence_B", "relatedness",
-                                "entailment"]
+    assert list(df.columns) == ["pair_id", "sentence_A", "sentence_B", "relatedness", "entailment"]
     assert len(df) == 4500
     assert df.entailment.value_counts().to_dict() == {
-        "NEUTRAL": 2536, "ENTAILMENT": 1299, "CONTRADICTION": 665}
+        "NEUTRAL": 2536,
+        "ENTAILMENT": 1299,
+        "CONTRADICTION": 665,
+    }
 
 
 def test_load_task(data_dir):
     assert D.TASKS == ("sts12", "sts13", "sts14", "sts15", "sts16", "stsb", "sickr")
-    expected = {"stsb": 1379, "stsb-dev": 1500, "stsb-train": 5749, "sickr": 4927,
-                **{f"sts{y}": n for y, n in STS_COUNTS.items()}}
+    expected = {
+        "stsb": 1379,
+        "stsb-dev": 1500,
+        "stsb-train": 5749,
+        "sickr": 4927,
+        **{f"sts{y}": n for y, n in STS_COUNTS.items()},
+    }
     for name, n in expected.items():
         assert len(D.load_task(name, data_dir)) == n, name
     assert D.load_task("STSB", data_dir).name == "STSB-test"
@@ -149,11 +227,11 @@ def test_word_frequencies():
 
 def test_resolve_data_dir(data_dir, monkeypatch, tmp_path):
     monkeypatch.setenv("ANISO_DATA_DIR", str(data_dir))
-    assert D.resolve_data_dir() == data_dir
-    assert D.resolve_data_dir(tmp_path) == tmp_path  # the argument wins
+    assert F.resolve_data_dir() == data_dir
+    assert F.resolve_data_dir(tmp_path) == tmp_path  # the argument wins
     monkeypatch.delenv("ANISO_DATA_DIR")
-    monkeypatch.setattr(D, "_default_dir", lambda: tmp_path / "cache" / "data")
-    assert D.resolve_data_dir() == tmp_path / "cache" / "data"
+    monkeypatch.setattr(F.files, "data_cache_dir", lambda: tmp_path / "cache" / "data")
+    assert F.resolve_data_dir() == tmp_path / "cache" / "data"
     assert (tmp_path / "cache" / "data").is_dir()
 
 
@@ -166,18 +244,25 @@ def test_shipped_sums_match_shared_folder(data_dir):
     sums_file = data_dir / "SHA256SUMS"
     if not sums_file.exists():
         pytest.skip("no SHA256SUMS in the data directory")
-    shared = {ln.split()[1].removeprefix("./"): ln.split()[0]
-              for ln in sums_file.read_text().splitlines() if ln.strip()}
-    assert D._sums() == shared
+    shared = {
+        ln.split()[1].removeprefix("./"): ln.split()[0]
+        for ln in sums_file.read_text().splitlines()
+        if ln.strip()
+    }
+    assert F.sums() == shared
 
 
 # ---------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("loader,split,valid", [
-    (D.load_stsb, "validation", "train, dev, test"),
-    (D.load_sickr, "dev2", "train, trial, test"),
-    (D.load_sick_pairs, "testing", "train, trial, test"),
-])
+
+@pytest.mark.parametrize(
+    "loader,split,valid",
+    [
+        (D.load_stsb, "validation", "train, dev, test"),
+        (D.load_sickr, "dev2", "train, trial, test"),
+        (D.load_sick_pairs, "testing", "train, trial, test"),
+    ],
+)
 def test_unknown_split(loader, split, valid, data_dir):
     with pytest.raises(ValueError, match="unknown .*split") as e:
         loader(split, data_dir)
@@ -202,7 +287,7 @@ def test_unknown_task_and_sentence_set(data_dir):
 
 def test_missing_data_dir_argument(tmp_path):
     missing = tmp_path / "nope"
-    with pytest.raises(D.DataError) as e:
+    with pytest.raises(F.DataError) as e:
         D.load_stsb("test", missing)
     msg = str(e.value)
     assert str(missing) in msg and "does not exist" in msg
@@ -212,7 +297,7 @@ def test_missing_data_dir_argument(tmp_path):
 def test_missing_data_dir_env_var(tmp_path, monkeypatch):
     missing = tmp_path / "nope"
     monkeypatch.setenv("ANISO_DATA_DIR", str(missing))
-    with pytest.raises(D.DataError) as e:
+    with pytest.raises(F.DataError) as e:
         D.load_sts(12)
     msg = str(e.value)
     assert str(missing) in msg and "environment variable ANISO_DATA_DIR" in msg
@@ -221,8 +306,8 @@ def test_missing_data_dir_env_var(tmp_path, monkeypatch):
 def test_data_dir_is_a_file(tmp_path):
     f = tmp_path / "file.txt"
     f.write_text("x")
-    with pytest.raises(D.DataError, match="is not a directory"):
-        D.resolve_data_dir(f)
+    with pytest.raises(F.DataError, match="is not a directory"):
+        F.resolve_data_dir(f)
 
 
 def test_corrupt_file_is_never_used(data_dir, tmp_path):
@@ -235,11 +320,11 @@ def test_corrupt_file_is_never_used(data_dir, tmp_path):
     target.write_bytes(bytes(raw))
     st = target.stat()
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    with pytest.raises(D.DataError) as e:
+    with pytest.raises(F.DataError) as e:
         D.load_stsb("test", tmp_path)
     msg = str(e.value)
     assert str(target) in msg
-    assert D._sums()["stsb/sts-test.csv"] in msg and _sha(target) in msg
+    assert F.sums()["stsb/sts-test.csv"] in msg and _sha(target) in msg
     assert "Delete it" in msg and "ANISO_DATA_DIR" in msg
 
 
@@ -247,36 +332,32 @@ def test_corrupt_sts_file(data_dir, tmp_path):
     shutil.copytree(data_dir / "sts12_16" / "STS13", tmp_path / "sts12_16" / "STS13")
     gs = tmp_path / "sts12_16" / "STS13" / "STS.gs.OnWN.txt"
     gs.write_bytes(gs.read_bytes()[:-2])
-    with pytest.raises(D.DataError, match="STS.gs.OnWN.txt"):
+    with pytest.raises(F.DataError, match="STS.gs.OnWN.txt"):
         D.load_sts(13, tmp_path)
 
 
-@pytest.mark.parametrize("load,fname,url_key", [
-    (lambda d: D.load_stsb("test", d), "sts-test.csv", "stsb"),
-    (lambda d: D.load_sts(2016, d), "STS2016.input.answer-answer.txt", "sts16"),
-    (lambda d: D.load_sickr("train", d), "SICK_train.txt", "sick-train"),
-])
-def test_missing_file_without_network(tmp_path, monkeypatch, load, fname, url_key):
-    calls = []
-
-    def offline(url, dest_path, timeout):
-        calls.append((url, timeout))
-        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
-    monkeypatch.setattr(D, "_fetch", offline)
+@pytest.mark.parametrize(
+    "load,fname,url_key",
+    [
+        (lambda d: D.load_stsb("test", d), "sts-test.csv", "stsb"),
+        (lambda d: D.load_sts(2016, d), "STS2016.input.answer-answer.txt", "sts16"),
+        (lambda d: D.load_sickr("train", d), "SICK_train.txt", "sick-train"),
+    ],
+)
+def test_missing_file_without_network(tmp_path, load, fname, url_key):
     t0 = time.monotonic()
-    with pytest.raises(D.DataError) as e:
+    with pytest.raises(F.DataError) as e:
         load(tmp_path)
-    assert time.monotonic() - t0 < 2
+    assert time.monotonic() - t0 < 2 and F.DOWNLOAD_TIMEOUT <= 10
     msg = str(e.value)
     assert "ANISO_DATA_DIR" in msg and fname in msg and str(tmp_path) in msg
-    assert D.URLS[url_key] in msg and "name resolution" in msg
+    assert F.URLS[url_key] in msg and "could not be downloaded" in msg
     assert "connect to the internet" in msg
-    assert calls == [(D.URLS[url_key], D.DOWNLOAD_TIMEOUT)] and D.DOWNLOAD_TIMEOUT <= 10
     assert list(tmp_path.iterdir()) == []  # no temp files, no empty folders
 
 
 def test_missing_sentence_file_is_not_downloaded(tmp_path):
-    with pytest.raises(D.DataError) as e:
+    with pytest.raises(F.DataError) as e:
         D.load_sentences("wiki1m", data_dir=tmp_path)
     msg = str(e.value)
     assert "wiki1m_head.txt" in msg and "ANISO_DATA_DIR" in msg
@@ -285,22 +366,18 @@ def test_missing_sentence_file_is_not_downloaded(tmp_path):
 
 # ------------------------------------------------------- fake downloads
 
-def _serve(monkeypatch, payloads):
-    """Make _fetch write payloads[url] (bytes) to the destination."""
-    calls = []
-
-    def fetch(url, dest_path, timeout):
-        calls.append(url)
-        Path(dest_path).write_bytes(payloads[url])
-    monkeypatch.setattr(D, "_fetch", fetch)
-    return calls
-
 
 def _stsb_tarball(data_dir) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name in ["sts-train.csv", "sts-dev.csv", "sts-test.csv", "readme.txt",
-                     "LICENSE.txt", "correlation.pl"]:
+        for name in [
+            "sts-train.csv",
+            "sts-dev.csv",
+            "sts-test.csv",
+            "readme.txt",
+            "LICENSE.txt",
+            "correlation.pl",
+        ]:
             tar.add(data_dir / "stsb" / name, arcname=f"stsbenchmark/{name}")
     return buf.getvalue()
 
@@ -317,30 +394,30 @@ def _sts16_zip(data_dir, extra=None) -> bytes:
     return buf.getvalue()
 
 
-def test_truncated_download_of_file(data_dir, tmp_path, monkeypatch):
+def test_truncated_download_of_file(data_dir, tmp_path, monkeypatch, server):
     full = (data_dir / "sick" / "SICK_trial.txt").read_bytes()
-    _serve(monkeypatch, {D.URLS["sick-trial"]: full[: len(full) // 2]})
-    with pytest.raises(D.DataError) as e:
+    server.serve(monkeypatch, {"sick-trial": full[: len(full) // 2]})
+    with pytest.raises(F.DataError) as e:
         D.load_sickr("trial", tmp_path)
     msg = str(e.value)
-    assert "SICK_trial.txt" in msg and "sha256" in msg and "ANISO_DATA_DIR" in msg
-    assert D._sums()["sick/SICK_trial.txt"] in msg
+    assert "SICK_trial.txt" in msg and "sha256 check" in msg and "ANISO_DATA_DIR" in msg
+    assert F.sums()["sick/SICK_trial.txt"] in msg
     assert not (tmp_path / "sick" / "SICK_trial.txt").exists()
     assert _leftovers(tmp_path) == [] and list(tmp_path.iterdir()) == []
 
 
-def test_truncated_download_of_archive(data_dir, tmp_path, monkeypatch):
+def test_truncated_download_of_archive(data_dir, tmp_path, monkeypatch, server):
     blob = _stsb_tarball(data_dir)
-    _serve(monkeypatch, {D.URLS["stsb"]: blob[: len(blob) // 2]})
-    with pytest.raises(D.DataError) as e:
+    server.serve(monkeypatch, {"stsb": blob[: len(blob) // 2]})
+    with pytest.raises(F.DataError) as e:
         D.load_stsb("test", tmp_path)
     msg = str(e.value)
-    assert "sts-test.csv" in msg and "truncated or corrupt" in msg and D.URLS["stsb"] in msg
+    assert "sts-test.csv" in msg and "truncated or corrupt" in msg and F.URLS["stsb"] in msg
     assert not (tmp_path / "stsb" / "sts-test.csv").exists()
     assert _leftovers(tmp_path) == []
 
 
-def test_archive_member_with_wrong_sum_is_not_kept(data_dir, tmp_path, monkeypatch):
+def test_archive_member_with_wrong_sum_is_not_kept(data_dir, tmp_path, monkeypatch, server):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for p in sorted((data_dir / "sts12_16" / "STS13").iterdir()):
@@ -348,48 +425,105 @@ def test_archive_member_with_wrong_sum_is_not_kept(data_dir, tmp_path, monkeypat
             if p.name == "STS.gs.FNWN.txt":
                 content = content.replace(b"4", b"3", 1)
             zf.writestr(f"test-gs/{p.name}", content)
-    _serve(monkeypatch, {D.URLS["sts13"]: buf.getvalue()})
-    with pytest.raises(D.DataError) as e:
+    server.serve(monkeypatch, {"sts13": buf.getvalue()})
+    with pytest.raises(F.DataError) as e:
         D.load_sts(13, tmp_path)
     msg = str(e.value)
-    assert "STS.gs.FNWN.txt" in msg and D._sums()["sts12_16/STS13/STS.gs.FNWN.txt"] in msg
+    assert "STS.gs.FNWN.txt" in msg and F.sums()["sts12_16/STS13/STS.gs.FNWN.txt"] in msg
     folder = tmp_path / "sts12_16" / "STS13"
     assert not (folder / "STS.gs.FNWN.txt").exists()
     assert (folder / "STS.input.FNWN.txt").exists()  # the good members are kept
     assert _leftovers(tmp_path) == []
 
 
-def test_successful_download(data_dir, tmp_path, monkeypatch):
+def test_successful_download(data_dir, tmp_path, monkeypatch, server):
     sick = data_dir / "sick" / "SICK_test_annotated.txt"
-    calls = _serve(monkeypatch, {
-        D.URLS["stsb"]: _stsb_tarball(data_dir),
-        D.URLS["sts16"]: _sts16_zip(data_dir, {"../evil.txt": "x", "notes/README.txt": "y"}),
-        D.URLS["sick-test"]: sick.read_bytes(),
-    })
+    server.serve(
+        monkeypatch,
+        {
+            "stsb": _stsb_tarball(data_dir),
+            "sts16": _sts16_zip(data_dir, {"../evil.txt": "x", "notes/README.txt": "y"}),
+            "sick-test": sick.read_bytes(),
+        },
+    )
     assert len(D.load_stsb("test", tmp_path)) == 1379
     assert len(D.load_stsb("dev", tmp_path)) == 1500  # same archive, no 2nd download
     d16 = D.load_sts(16, tmp_path)
     assert len(d16) == 1186
     assert len(D.load_task("sickr", tmp_path)) == 4927
-    assert calls == [D.URLS["stsb"], D.URLS["sts16"], D.URLS["sick-test"]]
+    assert server.calls == [f"/{k}/{Path(F.URLS[k]).name}" for k in ("stsb", "sts16", "sick-test")]
     # every installed file is byte-identical to the shared copy
-    installed = sorted(p.relative_to(tmp_path).as_posix()
-                       for p in tmp_path.rglob("*") if p.is_file())
+    installed = sorted(
+        p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()
+    )
     assert installed == sorted(
-        [f"stsb/{n}" for n in ["LICENSE.txt", "correlation.pl", "readme.txt",
-                               "sts-dev.csv", "sts-test.csv", "sts-train.csv"]]
+        [
+            f"stsb/{n}"
+            for n in [
+                "LICENSE.txt",
+                "correlation.pl",
+                "readme.txt",
+                "sts-dev.csv",
+                "sts-test.csv",
+                "sts-train.csv",
+            ]
+        ]
         + [f"sts12_16/STS16/{p.name}" for p in (data_dir / "sts12_16" / "STS16").iterdir()]
-        + ["sick/SICK_test_annotated.txt"])
+        + ["sick/SICK_test_annotated.txt"]
+    )
     for rel in installed:
-        assert _sha(tmp_path / rel) == D._sums()[rel] == _sha(data_dir / rel)
+        assert _sha(tmp_path / rel) == F.sums()[rel] == _sha(data_dir / rel)
     assert not (tmp_path.parent / "evil.txt").exists()
+    assert _leftovers(tmp_path) == []
     # a fresh process would verify again: clear the cache and reload
-    D._VERIFIED.clear()
+    F._VERIFIED.clear()
     assert len(D.load_sts("STS16", tmp_path)) == 1186
+    assert len(server.calls) == 3  # the data directory is the cache: nothing is fetched twice
 
 
-def test_real_fetch_reads_a_local_url(data_dir, tmp_path):
-    src = data_dir / "sick" / "SICK_trial.txt"
-    dest = tmp_path / "out.part"
-    REAL_FETCH(src.resolve().as_uri(), dest, 1.0)  # file:// URL, no network
-    assert dest.read_bytes() == src.read_bytes()
+def test_retrieve_checks_the_sum_and_caches(tmp_path, monkeypatch, server):
+    """The pooch download itself: a good file is fetched, verified and cached; a corrupt one fails
+    its checksum with a clear message and leaves nothing behind."""
+    good = b"the published original\n"
+    server.serve(monkeypatch, {"sick-trial": good})
+    url = F.URLS["sick-trial"]
+    digest = hashlib.sha256(good).hexdigest()
+    path = F.retrieve(url, tmp_path / "cache", "file.txt", digest)
+    assert path == tmp_path / "cache" / "file.txt" and path.read_bytes() == good
+    assert F.retrieve(url, tmp_path / "cache", "file.txt", digest) == path
+    assert len(server.calls) == 1  # the second call found the verified file in the cache
+    server.serve(monkeypatch, {"sick-trial": good[:-3]})  # truncated in transit
+    with pytest.raises(ValueError, match=f"SHA256 hash of downloaded file.*{digest}"):
+        F.retrieve(F.URLS["sick-trial"], tmp_path / "other", "file.txt", digest)
+    assert list((tmp_path / "other").iterdir()) == []
+
+
+def test_wiki1m_full_without_network(tmp_path):
+    with pytest.raises(F.DataError, match="wiki1m_for_simcse.txt") as e:
+        D.training_sentences("wiki1m-full", data_dir=tmp_path)
+    assert "could not be downloaded" in str(e.value) and "sentences='wiki1m'" in str(e.value)
+
+
+# ------------------------------------------------------- sentence sources of contrastive training
+
+
+def test_delete_word_is_deterministic_for_a_seed():
+    s = "the quick brown fox jumps over the lazy dog"
+    out = D.delete_word(s, 7)
+    assert out == D.delete_word(s, 7)
+    assert len(out.split()) == len(s.split()) - 1
+    assert len({D.delete_word(s, k) for k in range(40)}) > 3
+    assert D.delete_word("alone", 3) == "alone"
+
+
+def test_supervised_examples_from_sick(data_dir):
+    pairs, triplets = D.supervised_examples("sick", data_dir)
+    df = D.load_sick_pairs("train", data_dir)
+    assert len(pairs) + len(triplets) == int((df.entailment == "ENTAILMENT").sum())
+    contra = set(
+        zip(
+            df.sentence_A[df.entailment == "CONTRADICTION"],
+            df.sentence_B[df.entailment == "CONTRADICTION"],
+        )
+    )
+    assert triplets and all((a, c) in contra for a, _, c in triplets)

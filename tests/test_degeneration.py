@@ -1,5 +1,6 @@
 """Tests of aniso.degeneration (chapter 1): Gao et al.'s (2019) Theorem 2 as an LP
 feasibility test, and Merikoski's inequality (their Theorem 4)."""
+
 import numpy as np
 import pytest
 
@@ -8,7 +9,7 @@ from aniso import degeneration
 
 def test_hull_containing_the_origin_has_no_negative_direction():
     rng = np.random.default_rng(0)
-    h = rng.standard_normal((300, 5))            # the origin is deep inside the hull
+    h = rng.standard_normal((300, 5))  # the origin is deep inside the hull
     assert degeneration.uniformly_negative_direction(h) is None
     assert degeneration.hull_contains_origin(h)
     # a small exact case: +-e_1, +-e_2
@@ -23,7 +24,7 @@ def test_hull_away_from_the_origin_gives_a_direction():
     assert found is not None
     v = found.direction
     assert np.linalg.norm(v) == pytest.approx(1.0)
-    assert (h @ v < 0).all()                      # uniformly negative: checked on every point
+    assert (h @ v < 0).all()  # uniformly negative: checked on every point
     # the margin is the LP optimum over ||v||_inf <= 1: min_i -<v_box, h_i / ||h_i||>
     v_box = v / np.abs(v).max()
     u = h / np.linalg.norm(h, axis=1, keepdims=True)
@@ -62,14 +63,14 @@ def test_merikoski_on_random_nonnegative_matrix():
 
 
 def test_merikoski_can_fail_with_negative_entries():
-    a = np.array([[1.0, -1.0], [-1.0, 1.0]])   # eigenvalues 0 and 2, sum of entries 0
+    a = np.array([[1.0, -1.0], [-1.0, 1.0]])  # eigenvalues 0 and 2, sum of entries 0
     m = degeneration.merikoski(a)
     assert not m["nonnegative"] and not m["holds"] and m["spectral_radius"] == pytest.approx(2.0)
 
 
 def test_cosine_gram_bound_matches_the_full_matrix():
     rng = np.random.default_rng(4)
-    w = rng.standard_normal((50, 3)) + np.array([3.0, 0, 0])     # a cone: all cosines > 0?
+    w = rng.standard_normal((50, 3)) + np.array([3.0, 0, 0])  # a cone: all cosines > 0?
     u = w / np.linalg.norm(w, axis=1, keepdims=True)
     a = u @ u.T
     b = degeneration.cosine_gram_bound(w, chunk=7)

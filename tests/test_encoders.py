@@ -1,4 +1,5 @@
 """Encoders: poolings against independent computations, the cache, and bad input."""
+
 import numpy as np
 import pytest
 import torch
@@ -6,19 +7,31 @@ import torch
 from aniso import encoders
 from aniso.encoders import EncoderError, TransformerEncoder, load_encoder, validate_sentences
 
-SENTS = ["A man is playing a guitar.", "Dogs run.", "The quick brown fox jumps over the lazy dog today.",
-         "", "Two women are talking on a bench in the park."]
+SENTS = [
+    "A man is playing a guitar.",
+    "Dogs run.",
+    "The quick brown fox jumps over the lazy dog today.",
+    "",
+    "Two women are talking on a bench in the park.",
+]
 
 
 @pytest.fixture(scope="module")
 def tiny_bert_dir(tmp_path_factory):
     """A 2-layer, 16-wide random BERT with the bert-base-uncased WordPiece vocabulary."""
     from transformers import AutoTokenizer, BertConfig, BertModel
+
     path = tmp_path_factory.mktemp("tiny-bert")
-    tok = AutoTokenizer.from_pretrained(encoders._minilm_path())
+    tok = AutoTokenizer.from_pretrained(encoders.minilm_path())
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(tok), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=32, max_position_embeddings=64)
+    cfg = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
     BertModel(cfg).save_pretrained(path)
     tok.save_pretrained(path)
     return path
@@ -44,10 +57,13 @@ def test_poolings_match_unbatched_reference(tiny_bert_dir, cache_dir):
         emb = enc.encode(SENTS, pooling=pooling, batch_size=2)
         for k, s in enumerate(SENTS):
             hs = _one_by_one(enc, s)
-            ref = {"cls": hs[-1][0, 0], "mean": hs[-1][0].mean(0),
-                   "first_last_avg": ((hs[0][0] + hs[-1][0]) / 2).mean(0),
-                   "first_last_avg_flow": ((hs[1][0] + hs[-1][0]) / 2).mean(0),
-                   "layers": torch.stack([h[0].mean(0) for h in hs])}[pooling]
+            ref = {
+                "cls": hs[-1][0, 0],
+                "mean": hs[-1][0].mean(0),
+                "first_last_avg": ((hs[0][0] + hs[-1][0]) / 2).mean(0),
+                "first_last_avg_flow": ((hs[1][0] + hs[-1][0]) / 2).mean(0),
+                "layers": torch.stack([h[0].mean(0) for h in hs]),
+            }[pooling]
             np.testing.assert_allclose(emb[k], ref.numpy(), rtol=1e-4, atol=1e-5)
     assert enc.encode(SENTS, pooling="layers").shape == (5, 3, 16)
 
@@ -59,14 +75,17 @@ def test_pinned_values_and_determinism(tiny_bert_dir, tmp_path):
     np.testing.assert_allclose(a, b, atol=1e-6)  # order and batch composition do not matter
     assert a.dtype == np.float32 and a.shape == (5, 16)
     # a pinned value of the seeded tiny model (changes only if pooling or weights change)
-    assert float(a[1].sum()) == pytest.approx(float(_one_by_one(enc, SENTS[1])[-1][0].mean(0).sum()), abs=1e-5)
+    assert float(a[1].sum()) == pytest.approx(
+        float(_one_by_one(enc, SENTS[1])[-1][0].mean(0).sum()), abs=1e-5
+    )
 
 
 def test_minilm_mean_matches_sentence_transformers(cache_dir):
     from sentence_transformers import SentenceTransformer
+
     ours = load_encoder("all-MiniLM-L6-v2").encode(SENTS, pooling="mean")
     ours = ours / np.linalg.norm(ours, axis=1, keepdims=True)
-    st = SentenceTransformer(encoders._minilm_path(), device="cpu").encode(SENTS)  # mean + normalize
+    st = SentenceTransformer(encoders.minilm_path(), device="cpu").encode(SENTS)  # mean + normalize
     np.testing.assert_allclose(ours, st, atol=2e-5)
 
 
@@ -83,21 +102,27 @@ def test_cache_is_used_and_atomic(tiny_bert_dir, cache_dir, monkeypatch):
     first = enc.encode(SENTS, pooling="cls")
     assert not list(cache_dir.glob("*.tmp"))
     assert len(list(cache_dir.glob("*.npy"))) == 4  # cls, mean, first_last_avg(_flow) in one pass
-    monkeypatch.setattr(TransformerEncoder, "_encode_many", lambda *a: pytest.fail("cache not used"))
+    monkeypatch.setattr(
+        TransformerEncoder, "_encode_many", lambda *a: pytest.fail("cache not used")
+    )
     np.testing.assert_array_equal(enc.encode(SENTS, pooling="cls"), first)
     assert enc.encode(SENTS, pooling="mean").shape == (5, 16)  # a companion: served from the cache
 
 
 def test_failure_leaves_nothing_in_cache(tiny_bert_dir, cache_dir, monkeypatch):
     enc = load_encoder(str(tiny_bert_dir))
-    monkeypatch.setattr(TransformerEncoder, "_encode_many",
-                        lambda self, s, ps, *a: {p: np.full((len(s), 16), np.nan) for p in ps})
+    monkeypatch.setattr(
+        TransformerEncoder,
+        "_encode_many",
+        lambda self, s, ps, *a: {p: np.full((len(s), 16), np.nan) for p in ps},
+    )
     with pytest.raises(EncoderError, match="NaN or infinite"):
         enc.encode(SENTS, pooling="mean")
     assert not cache_dir.exists() or not any(cache_dir.iterdir())
 
     def boom(self, s, *a):
         raise KeyboardInterrupt
+
     monkeypatch.setattr(TransformerEncoder, "_encode_many", boom)
     with pytest.raises(KeyboardInterrupt):
         enc.encode(SENTS, pooling="cls")
@@ -112,13 +137,16 @@ def test_corrupt_cache_entry_is_recomputed(tiny_bert_dir, cache_dir):
     np.testing.assert_array_equal(enc.encode(SENTS, pooling="mean"), good)
 
 
-@pytest.mark.parametrize("bad, msg", [
-    ([], "is empty"),
-    ("just one string", "not a single string"),
-    (["ok", 3], r"sentences\[1\] is int"),
-    (["ok", None], r"sentences\[1\] is NoneType"),
-    (42, "must be a list of strings"),
-])
+@pytest.mark.parametrize(
+    "bad, msg",
+    [
+        ([], "is empty"),
+        ("just one string", "not a single string"),
+        (["ok", 3], r"sentences\[1\] is int"),
+        (["ok", None], r"sentences\[1\] is NoneType"),
+        (42, "must be a list of strings"),
+    ],
+)
 def test_bad_sentences(bad, msg):
     with pytest.raises(ValueError, match=msg):
         validate_sentences(bad)
@@ -138,6 +166,7 @@ def test_bad_batch_size(tiny_bert_dir):
 
 def test_unknown_model_names_fail_fast(monkeypatch):
     import time
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     t = time.time()
     with pytest.raises(EncoderError, match="not a valid Hugging Face hub id"):

@@ -1,14 +1,24 @@
 """STS evaluation against independent computations, and the aniso-eval command line."""
+
 import json
 
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from aniso import cli, data
+from aniso import cli, data, metrics
+from aniso import evaluation as E
+from aniso.data import STSData
 from aniso.encoders import Encoder
-from aniso.evaluation import (PAPER_NUMBERS, evaluate_sts, pair_cosines, parse_tasks, results_table,
-                              score_task, spearman_x100)
+from aniso.evaluation import (
+    evaluate_sts,
+    pair_cosines,
+    parse_tasks,
+    results_table,
+    score_task,
+    spearman_x100,
+)
+from aniso.papers import PAPER_NUMBERS
 
 
 def test_spearman_equals_scipy():
@@ -19,6 +29,7 @@ def test_spearman_equals_scipy():
 
 def _by_hand_spearman(x, y):
     """Pearson correlation of average ranks, computed without scipy."""
+
     def ranks(v):
         order = np.argsort(v, kind="stable")
         r = np.empty(len(v))
@@ -26,6 +37,7 @@ def _by_hand_spearman(x, y):
         for val in np.unique(v):  # ties get their average rank
             r[v == val] = r[v == val].mean()
         return r
+
     rx, ry = ranks(np.asarray(x, float)), ranks(np.asarray(y, float))
     rx, ry = rx - rx.mean(), ry - ry.mean()
     return 100 * (rx @ ry) / np.sqrt((rx @ rx) * (ry @ ry))
@@ -36,9 +48,13 @@ def _fixture_task():
     e1 = np.array([[1, 0], [1, 0], [1, 0], [0, 1], [0, 1], [0, 1]], float)
     e2 = np.array([[1, 0], [1, 1], [0, 1], [0, 1], [1, 2], [-1, 1]], float)
     gold = np.array([5.0, 3.0, 1.0, 4.0, 4.5, 0.5])
-    task = data.STSData(name="toy", sentences1=[f"a{i}" for i in range(6)],
-                        sentences2=[f"b{i}" for i in range(6)], scores=gold,
-                        subsets=["x", "x", "x", "y", "y", "y"])
+    task = data.STSData(
+        name="toy",
+        sentences1=[f"a{i}" for i in range(6)],
+        sentences2=[f"b{i}" for i in range(6)],
+        scores=gold,
+        subsets=["x", "x", "x", "y", "y", "y"],
+    )
     return task, e1, e2
 
 
@@ -47,13 +63,15 @@ def test_score_task_on_hand_made_fixture():
     cos = np.array([1, 1 / np.sqrt(2), 0, 1, 2 / np.sqrt(5), 1 / np.sqrt(2)])
     res = score_task(task, e1, e2)
     assert res["all"] == pytest.approx(_by_hand_spearman(cos, task.scores))
-    # wmean: subset x ranks (1, .707, 0) vs (5, 3, 1) -> 100; subset y (1, .894, .707) vs (4, 4.5, .5) -> 50
+    # wmean: subset x ranks (1, .707, 0) vs (5, 3, 1) -> 100;
+    # subset y (1, .894, .707) vs (4, 4.5, .5) -> 50
     assert res["wmean"] == pytest.approx((3 * 100 + 3 * 50) / 6)
     assert score_task(task, e1, e2, by_subset=False)["wmean"] == res["all"]
 
 
 class FixedEncoder(Encoder):
     """Returns the fixture's embeddings for its sentences (no model)."""
+
     name = "fixed"
 
     def __init__(self, table):
@@ -68,7 +86,10 @@ class FixedEncoder(Encoder):
 
 def test_evaluate_sts_end_to_end_with_fixture(monkeypatch, tmp_path):
     task, e1, e2 = _fixture_task()
-    table = {**{s: v for s, v in zip(task.sentences1, e1)}, **{s: v for s, v in zip(task.sentences2, e2)}}
+    table = {
+        **{s: v for s, v in zip(task.sentences1, e1)},
+        **{s: v for s, v in zip(task.sentences2, e2)},
+    }
     monkeypatch.setattr(data, "load_task", lambda name, data_dir=None: task)
     monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path))
     res = evaluate_sts(FixedEncoder(table), "sts12")
@@ -77,7 +98,9 @@ def test_evaluate_sts_end_to_end_with_fixture(monkeypatch, tmp_path):
 
 
 def test_pair_cosines_zero_norm_and_shapes():
-    cos, n_zero = pair_cosines(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [2.0, 0.0]]))
+    cos, n_zero = pair_cosines(
+        np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [2.0, 0.0]])
+    )
     assert n_zero == 1 and cos.tolist() == [0.0, 1.0]
     with pytest.raises(ValueError, match="equal shape"):
         pair_cosines(np.ones((3, 2)), np.ones((2, 2)))
@@ -123,21 +146,25 @@ def test_glove_stsb_pinned(data_dir, tmp_path, monkeypatch):
 
 # ---- the command line -------------------------------------------------------------------------
 
+
 def _run_cli(args, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(args)
     return e.value.code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args, msg", [
-    (["--model", "glove", "--tasks", "sts99"], "unknown task"),
-    (["--model", "glove", "--pooling", "max"], "invalid choice: 'max'"),
-    (["--model", "no such model!"], "unknown model"),
-    (["--model", "glove", "--pooling", "cls"], "does not apply"),
-    (["--model", "glove", "--data-dir", "/nonexistent/folder"], "ANISO_DATA_DIR"),
-    (["--model", "glove", "--batch-size", "0"], "batch-size"),
-    (["--tasks", "stsb"], "required: --model"),
-])
+@pytest.mark.parametrize(
+    "args, msg",
+    [
+        (["--model", "glove", "--tasks", "sts99"], "unknown task"),
+        (["--model", "glove", "--pooling", "max"], "invalid choice: 'max'"),
+        (["--model", "no such model!"], "unknown model"),
+        (["--model", "glove", "--pooling", "cls"], "does not apply"),
+        (["--model", "glove", "--data-dir", "/nonexistent/folder"], "ANISO_DATA_DIR"),
+        (["--model", "glove", "--batch-size", "0"], "batch-size"),
+        (["--tasks", "stsb"], "required: --model"),
+    ],
+)
 def test_cli_bad_arguments_exit_2(args, msg, capsys, data_dir, monkeypatch):
     monkeypatch.setenv("ANISO_DATA_DIR", str(data_dir))
     code, err = _run_cli(args, capsys)
@@ -146,8 +173,81 @@ def test_cli_bad_arguments_exit_2(args, msg, capsys, data_dir, monkeypatch):
 
 def test_cli_json(capsys, data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path))
-    assert cli.main(["--model", "glove", "--tasks", "stsb", "--data-dir", str(data_dir), "--json",
-                     "--isotropy"]) == 0
+    assert (
+        cli.main(
+            [
+                "--model",
+                "glove",
+                "--tasks",
+                "stsb",
+                "--data-dir",
+                str(data_dir),
+                "--json",
+                "--isotropy",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["results"]["stsb"]["all"] == pytest.approx(38.1903, abs=1e-3)
-    assert set(out["isotropy"]) >= {"average_cosine", "isoscore", "effective_rank", "alignment", "uniformity"}
+    assert set(out["isotropy"]) >= {
+        "average_cosine",
+        "isoscore",
+        "effective_rank",
+        "alignment",
+        "uniformity",
+    }
+
+
+SENTENCES = [
+    f"sentence number {i} is about {w} and {v}"
+    for i, (w, v) in enumerate(
+        zip(
+            ["cats", "dogs", "rain", "music", "trains", "bread"] * 6,
+            ["tea", "snow", "maps", "glass", "wind", "boats"] * 6,
+        )
+    )
+]
+
+
+# ------------------------------------------------------------- several encoders, the plane
+def test_evaluate_many_equals_evaluate_sts_and_shares_its_cache(
+    tiny_bert, data_dir, tmp_path, monkeypatch
+):
+    from aniso.encoders import TransformerEncoder
+
+    monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path))
+    enc = TransformerEncoder.from_path(str(tiny_bert), "tiny")
+    many = E.evaluate_many(enc, ["stsb"], ("cls", "mean"), data_dir=data_dir)
+    n_files = len(list(tmp_path.glob("*.npy")))
+    assert n_files == 4  # every cheap pooling (cls, mean, first_last_avg*) from the one pass
+    for p in ("cls", "mean"):
+        assert (
+            many[p]["stsb"]["all"]
+            == evaluate_sts(enc, "stsb", pooling=p, data_dir=data_dir)["stsb"]["all"]
+        )
+    assert len(list(tmp_path.glob("*.npy"))) == n_files  # evaluate_sts found them in the cache
+
+
+def test_dev_probe_and_pretext_stats(tiny_bert):
+    from aniso.encoders import TransformerEncoder
+
+    rng = np.random.default_rng(0)
+    task = STSData(
+        "t",
+        SENTENCES[:12],
+        SENTENCES[6:18],
+        np.r_[np.full(6, 4.5), rng.uniform(0, 3, 6)],
+        ["x"] * 12,
+    )
+    probe = E.DevProbe(task)
+    assert len(probe.sentences) == len(set(SENTENCES[:18]))
+    enc = TransformerEncoder.from_path(str(tiny_bert), "tiny")
+    m = probe.measure_encoder(enc, "cls", cache=False)
+    emb = enc.encode(probe.sentences, pooling="cls", cache=False)
+    assert m["alignment"] == pytest.approx(metrics.alignment(emb[probe.i1[:6]], emb[probe.i2[:6]]))
+    assert m["uniformity"] == pytest.approx(metrics.uniformity(emb))
+    same = E.pretext_stats(enc, SENTENCES[:16], batch_size=8, positive="no_dropout")
+    assert same["top1"] == 1.0 and same["alignment"] == pytest.approx(0, abs=1e-10)
+    noisy = E.pretext_stats(enc, SENTENCES[:16], batch_size=8)
+    assert noisy["alignment"] > 0 and 0 <= noisy["top1"] <= 1

@@ -1,5 +1,6 @@
 """Tests of aniso.lm and aniso.real_lm: pinned regularizer values, the SVD
 reparameterization, perplexity, determinism, corpus building, GGUF reading."""
+
 import math
 from dataclasses import replace
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from aniso import lm, metrics, real_lm, spectrum
+from aniso import lm, metrics, parallel, real_lm, spectrum
 
 
 # --------------------------------------------------------------------------
@@ -20,7 +21,7 @@ def test_cosine_regularizer_orthogonal_is_zero():
 def test_cosine_regularizer_equal_vectors():
     w = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
     r = lm.cosine_regularizer(w).item()
-    assert r == pytest.approx(0.5)             # (1/N^2) * 2 ordered pairs * cos 1
+    assert r == pytest.approx(0.5)  # (1/N^2) * 2 ordered pairs * cos 1
     assert r * 2 / (2 - 1) == pytest.approx(1.0)  # = 1 before the (N-1)/N scaling: the mean cosine
 
 
@@ -40,7 +41,9 @@ def test_svd_reparameterization_reproduces_matrix():
     assert spectrum.orthogonality_regularizer(e.u, e.v).item() < 1e-20
     # with prescribed singular values: same singular vectors, the new spectrum
     e2 = lm.SVDEmbedding(w0, sigma0=torch.arange(8, 0, -1, dtype=torch.float64))
-    np.testing.assert_allclose(torch.linalg.svdvals(e2.weight()).detach().numpy(), np.arange(8, 0, -1), atol=1e-9)
+    np.testing.assert_allclose(
+        torch.linalg.svdvals(e2.weight()).detach().numpy(), np.arange(8, 0, -1), atol=1e-9
+    )
 
 
 # --------------------------------------------------------------------------
@@ -51,7 +54,9 @@ def test_perplexity_uniform_model_is_vocab_size():
     with torch.no_grad():
         model.emb_weight.zero_()
         model.bias.zero_()
-    assert lm.perplexity(model, np.arange(41) % 7, batch_size=2, bptt=5) == pytest.approx(7.0, rel=1e-6)
+    assert lm.perplexity(model, np.arange(41) % 7, batch_size=2, bptt=5) == pytest.approx(
+        7.0, rel=1e-6
+    )
 
 
 def test_perplexity_is_exp_mean_nll():
@@ -61,7 +66,7 @@ def test_perplexity_is_exp_mean_nll():
     with torch.no_grad():
         model.emb_weight.zero_()
         model.bias.copy_(torch.tensor(np.log(p)))
-    ids = np.array([0, 1, 0, 1, 0])          # one stream: targets 1, 0, 1, 0
+    ids = np.array([0, 1, 0, 1, 0])  # one stream: targets 1, 0, 1, 0
     expected = math.exp(-(2 * math.log(0.3) + 2 * math.log(0.5)) / 4)
     assert lm.perplexity(model, ids, batch_size=1, bptt=3) == pytest.approx(expected, rel=1e-6)
 
@@ -80,29 +85,39 @@ def _toy_corpus(n=3000, vocab=30, seed=0):
     words = [f"w{i}" for i in range(vocab - 2)]
     probs = 1 / np.arange(1, vocab - 1)
     ids = rng.choice(vocab - 2, size=n, p=probs / probs.sum()) + 2
-    return lm.Corpus(["<unk>", "<eos>", *words], np.bincount(ids, minlength=vocab), ids, ids[:500],
-                     ("toy",), "toy")
+    return lm.Corpus(
+        ["<unk>", "<eos>", *words],
+        np.bincount(ids, minlength=vocab),
+        ids,
+        ids[:500],
+        ("toy",),
+        "toy",
+    )
 
 
 @pytest.mark.parametrize("reg", ["mle", "cosreg", "spectrum"])
 def test_training_is_deterministic(reg, tmp_path):
     corpus = _toy_corpus()
-    cfg = lm.TrainConfig(dim=8, steps=4, batch_size=4, bptt=8, snapshot_every=2, eval_tokens=0, reg=reg)
+    cfg = lm.TrainConfig(
+        dim=8, steps=4, batch_size=4, bptt=8, snapshot_every=2, eval_tokens=0, reg=reg
+    )
     a = lm.train_lm(corpus, cfg, progress=False, cache=False)
     b = lm.train_lm(corpus, cfg, progress=False, cache=False)
     assert [h["nll"] for h in a.history] == [h["nll"] for h in b.history]
     assert a.test_ppl == b.test_ppl
     assert sorted(a.snapshots) == [0, 2, 4]
-    assert not np.array_equal(a.snapshots[0], a.snapshots[4])   # it did learn
+    assert not np.array_equal(a.snapshots[0], a.snapshots[4])  # it did learn
     c = lm.train_lm(corpus, replace(cfg, seed=1), progress=False, cache=False)
     assert c.history[0]["nll"] != a.history[0]["nll"]
 
 
 def test_training_cache_round_trip(tmp_path):
     corpus = _toy_corpus()
-    cfg = lm.TrainConfig(dim=8, steps=3, batch_size=4, bptt=8, snapshot_every=1, eval_tokens=0, tied=False)
+    cfg = lm.TrainConfig(
+        dim=8, steps=3, batch_size=4, bptt=8, snapshot_every=1, eval_tokens=0, tied=False
+    )
     a = lm.train_lm(corpus, cfg, progress=False, cache_dir=tmp_path)
-    b = lm.train_lm(corpus, cfg, progress=False, cache_dir=tmp_path)   # loaded, not trained
+    b = lm.train_lm(corpus, cfg, progress=False, cache_dir=tmp_path)  # loaded, not trained
     assert len(list(tmp_path.glob("*.pt"))) == 1
     assert a.test_ppl == b.test_ppl and a.history == b.history
     np.testing.assert_array_equal(a.out_snapshots[3], b.out_snapshots[3])
@@ -133,12 +148,15 @@ def test_prior_initialisation_and_penalty_follow_the_paper_form():
     # ... and it is lambda_sv times the squared gap when sigma moves
     with torch.no_grad():
         model.emb.sigma[0] += 0.5
-    assert lm.regularizer(model, replace(cfg, lambda_sv=10.0)).item() == pytest.approx(2.5, rel=1e-4)
+    assert lm.regularizer(model, replace(cfg, lambda_sv=10.0)).item() == pytest.approx(
+        2.5, rel=1e-4
+    )
     # "svd": the singular values of the random initialisation
     svd = lm.make_model(30, replace(cfg, sigma_init="svd"))
     w0 = lm.make_model(30, replace(cfg, reg="mle")).emb_weight.detach()
-    np.testing.assert_allclose(svd.emb.sigma.detach().numpy(), torch.linalg.svdvals(w0).numpy(),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        svd.emb.sigma.detach().numpy(), torch.linalg.svdvals(w0).numpy(), rtol=1e-5
+    )
 
 
 def test_paper_profile_builds():
@@ -152,8 +170,16 @@ def test_paper_profile_builds():
 # corpus and GGUF
 # --------------------------------------------------------------------------
 def test_tokenize():
-    assert lm.tokenize("The 2006 co @-@ star 's <unk> .", "wikitext") == \
-        ["the", "2006", "co", "-", "star", "'s", "<unk>", "."]
+    assert lm.tokenize("The 2006 co @-@ star 's <unk> .", "wikitext") == [
+        "the",
+        "2006",
+        "co",
+        "-",
+        "star",
+        "'s",
+        "<unk>",
+        ".",
+    ]
     assert lm.tokenize("Don't stop!") == ["don", "'t", "stop", "!"]
 
 
@@ -167,6 +193,7 @@ def test_build_corpus_small(data_dir):
 def test_read_gguf_tensor_round_trip(tmp_path):
     gguf = pytest.importorskip("gguf")
     from gguf.quants import quantize
+
     rng = np.random.default_rng(0)
     w = rng.standard_normal((6, 64)).astype(np.float32)
     path = tmp_path / "tiny.gguf"
@@ -180,16 +207,20 @@ def test_read_gguf_tensor_round_trip(tmp_path):
     writer.close()
     got, tokens, meta = real_lm.read_gguf_tensor(path)
     assert tokens == [f"t{i}" for i in range(6)] and meta["tensors"] == ["token_embd.weight"]
-    np.testing.assert_allclose(got, w, atol=np.abs(w).max() / 127)   # Q8_0 precision
+    np.testing.assert_allclose(got, w, atol=np.abs(w).max() / 127)  # Q8_0 precision
     sub, _, _ = real_lm.read_gguf_tensor(path, rows=[4, 1])
     np.testing.assert_array_equal(sub, got[[4, 1]])
 
 
 def test_train_many_matches_train_lm(tmp_path):
     corpus = _toy_corpus()
-    cfgs = [lm.TrainConfig(dim=8, steps=3, batch_size=4, bptt=8, snapshot_every=3, eval_tokens=0,
-                           seed=s, reg=r) for s, r in [(0, "mle"), (1, "mle"), (0, "spectrum")]]
-    many = lm.train_many(corpus, cfgs, workers=2, cache_dir=tmp_path / "a")
+    cfgs = [
+        lm.TrainConfig(
+            dim=8, steps=3, batch_size=4, bptt=8, snapshot_every=3, eval_tokens=0, seed=s, reg=r
+        )
+        for s, r in [(0, "mle"), (1, "mle"), (0, "spectrum")]
+    ]
+    many = parallel.train_many(corpus, cfgs, workers=2, cache_dir=tmp_path / "a")
     single = [lm.train_lm(corpus, c, progress=False, cache=False) for c in cfgs]
     assert [r.test_ppl for r in many] == [r.test_ppl for r in single]
     np.testing.assert_array_equal(many[2].snapshots[3], single[2].snapshots[3])

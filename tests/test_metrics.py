@@ -1,5 +1,5 @@
 """Tests of aniso.metrics: known answers, reference implementations, bad input."""
-import math
+
 
 import numpy as np
 import pytest
@@ -36,10 +36,12 @@ def random_rotation(d, seed):
 # --------------------------------------------------------------------------
 def test_cosine_similarity_matrix_matches_sklearn():
     from sklearn.metrics.pairwise import cosine_similarity
+
     rng = np.random.default_rng(2)
     a, b = rng.standard_normal((7, 5)), rng.standard_normal((4, 5))
-    np.testing.assert_allclose(m.cosine_similarity_matrix(a, b), cosine_similarity(a, b),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        m.cosine_similarity_matrix(a, b), cosine_similarity(a, b), atol=1e-12
+    )
     s = m.cosine_similarity_matrix(a)
     assert s.shape == (7, 7)
     np.testing.assert_allclose(np.diag(s), 1.0, atol=1e-12)
@@ -48,6 +50,7 @@ def test_cosine_similarity_matrix_matches_sklearn():
 
 def test_paired_cosine_matches_sklearn_diagonal():
     from sklearn.metrics.pairwise import cosine_similarity
+
     rng = np.random.default_rng(3)
     a, b = rng.standard_normal((30, 12)), rng.standard_normal((30, 12))
     got = m.paired_cosine(a, b)
@@ -68,8 +71,11 @@ def test_torch_input_is_accepted():
 # --------------------------------------------------------------------------
 def test_average_cosine_all_pairs_equals_brute_force():
     x = np.random.default_rng(5).standard_normal((5, 3))
-    cos = [x[i] @ x[j] / (np.linalg.norm(x[i]) * np.linalg.norm(x[j]))
-           for i in range(5) for j in range(i + 1, 5)]
+    cos = [
+        x[i] @ x[j] / (np.linalg.norm(x[i]) * np.linalg.norm(x[j]))
+        for i in range(5)
+        for j in range(i + 1, 5)
+    ]
     assert m.average_cosine(x) == pytest.approx(np.mean(cos), abs=1e-14)
 
 
@@ -107,6 +113,7 @@ def test_rank_one_sample(rank_one):
 def test_isoscore_matches_package_exact_constants():
     """d = 4 and 81: sqrt(d) and sqrt(2(d - sqrt d)) are exact in float32."""
     from IsoScore.IsoScore import IsoScore
+
     rng = np.random.default_rng(6)
     for d in (4, 81):
         for n in (50, 300):
@@ -117,6 +124,7 @@ def test_isoscore_matches_package_exact_constants():
 def test_isoscore_matches_package_with_its_float32_constants():
     """For any d the only difference is the package's float32 sqrt constants."""
     from IsoScore.IsoScore import IsoScore
+
     rng = np.random.default_rng(7)
     for d in (2, 3, 10, 16, 50):
         x = rng.standard_normal((200, d)) @ rng.standard_normal((d, d))
@@ -126,8 +134,9 @@ def test_isoscore_matches_package_with_its_float32_constants():
         sqrt32 = torch.sqrt(n)
         scale32 = torch.sqrt(2 * (n - sqrt32))
         var = np.linalg.svd(np.cov(x, rowvar=False), compute_uv=False)
-        assert m._isoscore_from_variances(var, float(sqrt32), float(scale32)) == \
-            pytest.approx(ref, abs=1e-8)
+        assert m._isoscore_from_variances(var, float(sqrt32), float(scale32)) == pytest.approx(
+            ref, abs=1e-8
+        )
 
 
 def test_isoscore_is_rotation_and_scale_invariant(gauss):
@@ -229,8 +238,14 @@ def test_isotropy_report(gauss):
     assert all(isinstance(v, float) for v in r.values())
     a, b = gauss[300:400], gauss[300:400] + 0.1 * gauss[400:500]
     r = m.isotropy_report(x, pairs=(a, b))
-    assert set(r) == {"average_cosine", "isoscore", "effective_rank", "i_w",
-                      "alignment", "uniformity"}
+    assert set(r) == {
+        "average_cosine",
+        "isoscore",
+        "effective_rank",
+        "i_w",
+        "alignment",
+        "uniformity",
+    }
     assert r["alignment"] == m.alignment(a, b)
     assert r["uniformity"] == m.uniformity(x)
 
@@ -238,8 +253,15 @@ def test_isotropy_report(gauss):
 # --------------------------------------------------------------------------
 # bad input
 # --------------------------------------------------------------------------
-ALL_STATS = [m.average_cosine, m.isoscore, m.isotropy_mu_viswanath, m.effective_rank,
-             m.singular_spectrum, m.uniformity, m.isotropy_report]
+ALL_STATS = [
+    m.average_cosine,
+    m.isoscore,
+    m.isotropy_mu_viswanath,
+    m.effective_rank,
+    m.singular_spectrum,
+    m.uniformity,
+    m.isotropy_report,
+]
 
 
 @pytest.mark.parametrize("fn", ALL_STATS + [m.cosine_similarity_matrix])

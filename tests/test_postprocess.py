@@ -1,4 +1,5 @@
 """Post-processors of chapter "BERT-flow and its rivals" against independent computations."""
+
 import hashlib
 import json
 
@@ -8,13 +9,22 @@ import torch
 
 from aniso import cli
 from aniso.encoders import Encoder
-from aniso.postprocess import (AllButTheTop, Center, Flow, GlowFlow, Whitening, fit_on_sentences, load,
-                               make_postprocessor, target_sentences)
+from aniso.flow import GlowFlow
+from aniso.postprocess import (
+    AllButTheTop,
+    Center,
+    Flow,
+    Whitening,
+    fit_on_sentences,
+    load,
+    make_postprocessor,
+    target_sentences,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_torch_thread():
-    """Tiny tensors: one thread is fastest, and immune to other processes competing for the cores."""
+    """Tiny tensors: one thread is fastest, and immune to other processes competing for cores."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -30,6 +40,7 @@ def _anisotropic(n=400, d=8, seed=0):
 
 class HashEncoder(Encoder):
     """Deterministic pseudo-embeddings from a hash of each sentence (no model)."""
+
     name = "hash"
     poolings = ("mean",)
 
@@ -41,7 +52,10 @@ class HashEncoder(Encoder):
         return f"hash-{self.d}"
 
     def _encode(self, sentences, pooling, batch_size, show_progress):
-        rows = [np.frombuffer(hashlib.sha256(s.encode()).digest()[:self.d], np.uint8) for s in sentences]
+        rows = [
+            np.frombuffer(hashlib.sha256(s.encode()).digest()[: self.d], np.uint8)
+            for s in sentences
+        ]
         return (np.asarray(rows, float) / 255.0) @ self.mix + 1.0
 
 
@@ -69,8 +83,9 @@ def test_whitening_is_invariant_to_the_order_of_fit_rows():
     perm = np.random.default_rng(5).permutation(len(x))
     a, b = Whitening().fit(x), Whitening().fit(x[perm])
     np.testing.assert_allclose(a.transform(x), b.transform(x), atol=1e-10)
-    np.testing.assert_allclose(Whitening(k=3).fit(x).transform(x), Whitening(k=3).fit(x[perm]).transform(x),
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        Whitening(k=3).fit(x).transform(x), Whitening(k=3).fit(x[perm]).transform(x), atol=1e-10
+    )
 
 
 def test_whitening_is_invariant_to_the_order_of_fit_sentences(tmp_path, monkeypatch):
@@ -105,7 +120,7 @@ def test_whitening_k_keeps_k_dimensions_with_identity_covariance():
     np.testing.assert_allclose(y, full.transform(x)[:, :3], atol=1e-10)  # the first k columns of W
 
 
-# ----------------------------------------------------------------------------- all-but-the-top, centering
+# ------------------------------------------------------------- all-but-the-top, centering
 @pytest.mark.parametrize("D", [1, 2, 3])
 def test_all_but_the_top_removes_exactly_the_top_directions(D):
     x = _anisotropic(seed=2)
@@ -115,7 +130,7 @@ def test_all_but_the_top_removes_exactly_the_top_directions(D):
     vals, vecs = np.linalg.eigh(c.T @ c)
     vecs = vecs[:, np.argsort(vals)[::-1]]
     top, rest = vecs[:, :D], vecs[:, D:]
-    assert np.abs(y @ top).max() < 1e-9                   # top-D projections are gone
+    assert np.abs(y @ top).max() < 1e-9  # top-D projections are gone
     np.testing.assert_allclose(y @ rest, c @ rest, atol=1e-9)  # everything else is untouched
     np.testing.assert_allclose(y, c - c @ top @ top.T, atol=1e-9)
 
@@ -134,10 +149,19 @@ def test_center():
 
 
 # ----------------------------------------------------------------------------- save / load
-@pytest.mark.parametrize("post", [Center(), AllButTheTop(D=2), Whitening(), Whitening(k=4),
-                                  Flow(n_steps=2, hidden=16, max_steps=20, show_progress=False),
-                                  Flow(n_steps=2, hidden=16, coupling="affine", mixing="lu", max_steps=20,
-                                       show_progress=False)])
+@pytest.mark.parametrize(
+    "post",
+    [
+        Center(),
+        AllButTheTop(D=2),
+        Whitening(),
+        Whitening(k=4),
+        Flow(n_steps=2, hidden=16, max_steps=20, show_progress=False),
+        Flow(
+            n_steps=2, hidden=16, coupling="affine", mixing="lu", max_steps=20, show_progress=False
+        ),
+    ],
+)
 def test_save_load_round_trip(post, tmp_path):
     x = _anisotropic()
     post.fit(x)
@@ -158,7 +182,9 @@ def _tiny_flow(coupling, mixing, d=4, seed=0):
     return flow
 
 
-@pytest.mark.parametrize("coupling,mixing", [("additive", "permute"), ("affine", "lu"), ("affine", "permute")])
+@pytest.mark.parametrize(
+    "coupling,mixing", [("additive", "permute"), ("affine", "lu"), ("affine", "permute")]
+)
 def test_flow_is_invertible(coupling, mixing):
     flow = _tiny_flow(coupling, mixing)
     x = torch.as_tensor(_anisotropic(n=50, d=4, seed=7))
@@ -169,7 +195,9 @@ def test_flow_is_invertible(coupling, mixing):
     assert torch.max(torch.abs(back - x)) < 1e-5
 
 
-@pytest.mark.parametrize("coupling,mixing", [("additive", "permute"), ("affine", "lu"), ("affine", "permute")])
+@pytest.mark.parametrize(
+    "coupling,mixing", [("additive", "permute"), ("affine", "lu"), ("affine", "permute")]
+)
 def test_flow_log_determinant_equals_brute_force_jacobian(coupling, mixing):
     flow = _tiny_flow(coupling, mixing)
     xs = torch.as_tensor(_anisotropic(n=5, d=4, seed=11))
@@ -184,7 +212,9 @@ def test_flow_log_determinant_equals_brute_force_jacobian(coupling, mixing):
 def test_flow_training_reduces_nll_on_a_toy_gaussian():
     x = _anisotropic(n=2000, d=4, seed=4)
     barely = Flow(n_steps=2, hidden=16, max_steps=1, show_progress=False).fit(x)
-    trained = Flow(n_steps=2, hidden=16, coupling="affine", mixing="lu", epochs=8, show_progress=False).fit(x)
+    trained = Flow(
+        n_steps=2, hidden=16, coupling="affine", mixing="lu", epochs=8, show_progress=False
+    ).fit(x)
     assert trained.history_[-1] < trained.history_[0]
     assert trained.nll(x) < barely.nll(x) - 0.05
     # the best any flow can do on a Gaussian is the Gaussian's own entropy per dimension
@@ -203,8 +233,15 @@ def test_flow_is_deterministic_under_its_seed():
 
 
 # ----------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("make", [Center, AllButTheTop, Whitening,
-                                  lambda: Flow(n_steps=1, hidden=4, max_steps=2, show_progress=False)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        Center,
+        AllButTheTop,
+        Whitening,
+        lambda: Flow(n_steps=1, hidden=4, max_steps=2, show_progress=False),
+    ],
+)
 def test_bad_input_raises_clear_errors(make):
     with pytest.raises(ValueError, match="not fitted"):
         make().transform(np.ones((3, 8)))
@@ -242,6 +279,7 @@ def test_target_sentences_cover_all_splits_without_duplicates(data_dir):
     sents = target_sentences("stsb", data_dir)
     assert len(sents) == len(set(sents)) and len(sents) > 2 * 1379
     from aniso import data
+
     train = data.load_task("stsb-train", data_dir)
     assert train.sentences1[0] in sents and data.load_task("stsb", data_dir).sentences2[-1] in sents
 
@@ -260,11 +298,18 @@ def test_cli_postprocess_whiten_on_a_small_task(data_dir, tmp_path, monkeypatch,
     assert "whiten-k 20" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("extra,message", [(["--postprocess", "whiten-k"], "needs --whiten-k"),
-                                           (["--whiten-k", "5"], "only applies"),
-                                           (["--postprocess", "whiten-k", "--whiten-k", "999"], "larger than"),
-                                           (["--postprocess", "pca"], "invalid choice")])
-def test_cli_bad_postprocess_arguments_exit_2(extra, message, data_dir, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--postprocess", "whiten-k"], "needs --whiten-k"),
+        (["--whiten-k", "5"], "only applies"),
+        (["--postprocess", "whiten-k", "--whiten-k", "999"], "larger than"),
+        (["--postprocess", "pca"], "invalid choice"),
+    ],
+)
+def test_cli_bad_postprocess_arguments_exit_2(
+    extra, message, data_dir, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path))
     with pytest.raises(SystemExit) as e:
         cli.main(["--model", "glove", "--tasks", "sts16", "--data-dir", str(data_dir)] + extra)

@@ -1,4 +1,5 @@
 """The committed reference run (results/reference/) matches the plan in aniso.reference."""
+
 import json
 
 import numpy as np
@@ -14,7 +15,8 @@ def test_committed_lm_results_match_the_plan():
     blob = json.loads(path.read_text(encoding="utf-8"))
     assert blob["config_sha256"] == reference.plan_hash(), (
         "results/reference/lm.json was produced by another configuration: "
-        "rerun `python -m aniso.reference lm`")
+        "rerun `python -m aniso.reference lm`"
+    )
     assert blob["plan"] == json.loads(json.dumps(reference.LM_PLAN))
     plan = reference.LM_PLAN
     keys = {(r["variant"], r["seed"]) for r in blob["runs"]}
@@ -42,16 +44,21 @@ def test_plan_hash_follows_the_configs(monkeypatch):
     from dataclasses import replace
 
     from aniso import lm
+
     quick = lm.PROFILES["quick"]
     changed = {**quick, "config": replace(quick["config"], lr=1e-2)}
     monkeypatch.setitem(lm.PROFILES, "quick", changed)
-    assert reference.plan_hash() != h      # a changed default of the quick profile changes the hash
+    assert reference.plan_hash() != h  # a changed default of the quick profile changes the hash
 
 
 def test_summary_mean_and_sd():
-    blob = {"plan": {"variants": {"a": {}, "b": {}}},
-            "runs": [{"variant": "a", "seed": s, "perplexity": {"9": v}}
-                     for s, v in enumerate([1.0, 2.0, 3.0])]}
+    blob = {
+        "plan": {"variants": {"a": {}, "b": {}}},
+        "runs": [
+            {"variant": "a", "seed": s, "perplexity": {"9": v}}
+            for s, v in enumerate([1.0, 2.0, 3.0])
+        ],
+    }
     assert reference.summary(blob, ("perplexity", "9")) == {"a": (2.0, 1.0, 3)}
 
 
@@ -59,5 +66,6 @@ def test_mean_sd_and_tie():
     assert reference.mean_sd([1.0, 2.0, 3.0]) == "2.0 ± 1.0"
     assert reference.mean_sd([0.5, 0.5, 0.5], 2) == "0.50 ± 0.00"
     assert reference.mean_sd([200.62]) == "200.6 (1 seed)" and reference.mean_sd([]) == "–"
-    assert reference.tie([1.0, 2.0, 3.0], [2.5, 2.5, 2.6])          # 0.5 < sd 1.0
-    assert not reference.tie([1.0, 1.1, 1.2], [2.0, 2.1, 2.2])      # 1.0 > sd 0.1
+    assert reference.mean_sd([1e-6, 3e-6], fmt=".1e") == "2.0e-06 ± 1.4e-06"
+    assert reference.tie([1.0, 2.0, 3.0], [2.5, 2.5, 2.6])  # 0.5 < sd 1.0
+    assert not reference.tie([1.0, 1.1, 1.2], [2.0, 2.1, 2.2])  # 1.0 > sd 0.1

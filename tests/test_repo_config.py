@@ -240,6 +240,49 @@ def test_visible_code_cells_hold_at_most_one_glue(path):
     assert not crowded, "move the glue calls into a remove-cell cell: " + "; ".join(crowded)
 
 
+GLUE_CALL = re.compile(r"\bglue\(\s*(?:f?\"[^\"]*\"|'[^']*')\s*,\s*(.*)")
+
+
+def verdict_glues(source: str) -> list[str]:
+    """The glue calls of a cell whose value is a string the code chooses or composes (a verdict):
+    a string literal or f-string as the value, or a conditional expression with a string in it."""
+    found = []
+    for line in source.splitlines():
+        match = GLUE_CALL.search(line)
+        if not match:
+            continue
+        value = match.group(1)
+        # a string literal or f-string as the value; a separator joining names (", ".join) is data
+        literal = re.match(r"\s*(f|rf|fr)?(\"[^\"]*\"|'[^']*')(?!\.join)", value)
+        conditional = " if " in value and re.search(r"[\"']", value)
+        if literal or conditional:
+            found.append(line.strip()[:80])
+    return found
+
+
+def test_verdict_glue_detector():
+    assert verdict_glues('glue("verb", "rises" if a > b else "falls")')
+    assert verdict_glues('glue("story", f"{x:.1f} points better")')
+    assert not verdict_glues('glue("stsb", res["stsb"]["all"])')
+    assert not verdict_glues('glue("n", len(xs))')
+    assert not verdict_glues('glue("tasks", ", ".join(names) or "none")')
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_glue_computes_a_verdict(path):
+    """Verdicts are written by an author and guarded by claim(); only numbers (and figures,
+    tables) are glued."""
+    bad = [
+        f"cell {i}: {call}"
+        for i, cell in enumerate(json.loads(path.read_text())["cells"])
+        if cell["cell_type"] == "code"
+        for call in verdict_glues("".join(cell["source"]))
+    ]
+    assert not bad, "glued verdict strings (write the sentence, guard it with claim): " + (
+        "; ".join(bad)
+    )
+
+
 def test_no_python_file_in_src_over_500_lines():
     sizes = {
         p.relative_to(ROOT).as_posix(): len(p.read_text().splitlines())

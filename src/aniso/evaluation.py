@@ -12,7 +12,16 @@ reported in two settings that papers mix up:
   (SentEval's default and e.g. SBERT's).
 
 STS-B and SICK-R are scored on their test splits; both settings coincide.
+
+:func:`evaluate_many` scores several poolings of one encoder on several tasks
+with one encoding pass (chapters "SimCSE" and on); :class:`DevProbe` places an
+encoder on the alignment-uniformity plane (Spearman, alignment, uniformity on
+STS-B dev) and :func:`book_plane` every model of the book; :func:`pretext_stats`
+measures how hard the contrastive pretext
+task is for an encoder (chapter "SimCSE"). The papers' numbers shown beside
+ours are in :mod:`aniso.papers`.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterable
@@ -22,71 +31,29 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from . import data as data_mod
+from . import metrics
 from .encoders import load_encoder
+from .papers import PAPER_NUMBERS, PAPER_SETTINGS
 
-TASK_LABELS = {"sts12": "STS12", "sts13": "STS13", "sts14": "STS14", "sts15": "STS15",
-               "sts16": "STS16", "stsb": "STS-B", "sickr": "SICK-R"}
-
-# Published Spearman x 100 on the test sets, as printed in each paper.
-# (source, row) -> {task: value}
-PAPER_NUMBERS: dict[tuple[str, str], dict[str, float]] = {
-    ("SBERT Table 1", "Avg. GloVe embeddings"): dict(
-        sts12=55.14, sts13=70.66, sts14=59.73, sts15=68.25, sts16=63.66, stsb=58.02, sickr=53.76),
-    ("SBERT Table 1", "Avg. BERT embeddings (bert-base)"): dict(
-        sts12=38.78, sts13=57.98, sts14=57.98, sts15=63.15, sts16=61.06, stsb=46.35, sickr=58.40),
-    ("SBERT Table 1", "BERT CLS-vector (bert-base)"): dict(
-        sts12=20.16, sts13=30.01, sts14=20.09, sts15=36.88, sts16=38.08, stsb=16.50, sickr=42.63),
-    ("SBERT Table 1", "SBERT-NLI-base"): dict(
-        sts12=70.97, sts13=76.53, sts14=73.19, sts15=79.09, sts16=74.30, stsb=77.03, sickr=72.91),
-    ("SimCSE Table 5", "GloVe embeddings (avg.)"): dict(
-        sts12=55.14, sts13=70.66, sts14=59.73, sts15=68.25, sts16=63.66, stsb=58.02, sickr=53.76),
-    ("SimCSE Table 5", "BERT-base (first-last avg.)"): dict(
-        sts12=39.70, sts13=59.38, sts14=49.67, sts15=66.03, sts16=66.19, stsb=53.87, sickr=62.06),
-    ("SimCSE Table 5", "BERT-base-flow"): dict(
-        sts12=58.40, sts13=67.10, sts14=60.85, sts15=75.16, sts16=71.22, stsb=68.66, sickr=64.47),
-    ("SimCSE Table 5", "BERT-base-whitening"): dict(
-        sts12=57.83, sts13=66.90, sts14=60.90, sts15=75.08, sts16=71.31, stsb=68.24, sickr=63.73),
-    ("SimCSE Table 5", "Unsup-SimCSE-BERT-base"): dict(
-        sts12=68.40, sts13=82.41, sts14=74.38, sts15=80.91, sts16=78.56, stsb=76.85, sickr=72.23),
-    # Li et al. 2020 (BERT-flow), Table 2, bert-base-uncased rows of "Our Implementation";
-    # "last2avg" is first-last averaging in their code (Su et al. 2021, footnote 2).
-    ("BERT-flow Table 2", "BERT-base (last avg.)"): dict(
-        stsb=47.29, sickr=58.21, sts12=49.07, sts13=55.92, sts14=54.75, sts15=62.75, sts16=65.19),
-    ("BERT-flow Table 2", "BERT-base-last2avg"): dict(
-        stsb=59.04, sickr=63.75, sts12=57.84, sts13=61.95, sts14=62.48, sts15=70.95, sts16=69.81),
-    ("BERT-flow Table 2", "BERT-base-flow (NLI)"): dict(
-        stsb=58.56, sickr=65.44, sts12=59.54, sts13=64.69, sts14=64.66, sts15=72.92, sts16=71.84),
-    ("BERT-flow Table 2", "BERT-base-flow (target)"): dict(
-        stsb=70.72, sickr=63.11, sts12=63.48, sts13=72.14, sts14=68.42, sts15=73.77, sts16=75.37),
-    # Su et al. 2021 (BERT-whitening), Table 1, bert-base rows of "Our implementation".
-    ("BERT-whitening Table 1", "BERT-base-first-last-avg"): dict(
-        stsb=59.04, sts12=57.86, sts13=61.97, sts14=62.49, sts15=70.96, sts16=69.76, sickr=63.75),
-    ("BERT-whitening Table 1", "BERT-base-whitening (NLI)"): dict(
-        stsb=68.19, sts12=61.69, sts13=65.70, sts14=66.02, sts15=75.11, sts16=73.11, sickr=63.60),
-    ("BERT-whitening Table 1", "BERT-base-whitening-256 (NLI)"): dict(
-        stsb=67.51, sts12=61.46, sts13=66.71, sts14=66.17, sts15=74.82, sts16=72.10, sickr=64.90),
-    ("BERT-whitening Table 1", "BERT-base-whitening (target)"): dict(
-        stsb=71.34, sts12=63.62, sts13=73.02, sts14=69.23, sts15=74.52, sts16=72.15, sickr=60.60),
-    ("BERT-whitening Table 1", "BERT-base-whitening-256 (target)"): dict(
-        stsb=71.43, sts12=63.89, sts13=73.76, sts14=69.08, sts15=74.59, sts16=74.40, sickr=62.20),
-    # Gao et al. 2021 (SimCSE), Table C.1: the target variants re-run in the "all" setting.
-    ("SimCSE Table C.1", "BERT-flow (target)"): dict(
-        sts12=53.15, sts13=78.38, sts14=66.02, sts15=62.09, sts16=70.84, stsb=71.70, sickr=61.97),
-    ("SimCSE Table C.1", "BERT-whitening (target)"): dict(
-        sts12=42.88, sts13=77.77, sts14=66.28, sts15=63.60, sts16=67.58, stsb=71.34, sickr=60.40),
+TASK_LABELS = {
+    "sts12": "STS12",
+    "sts13": "STS13",
+    "sts14": "STS14",
+    "sts15": "STS15",
+    "sts16": "STS16",
+    "stsb": "STS-B",
+    "sickr": "SICK-R",
 }
-# BERT-flow and BERT-whitening use "wmean", as established by SimCSE, Appendix B (Tables B.1-B.3).
-PAPER_SETTINGS = {"SBERT Table 1": "all",  # SimCSE Table B.2 shows SBERT used "all"
-                  "SimCSE Table 5": "all", "BERT-flow Table 2": "wmean",
-                  "BERT-whitening Table 1": "wmean", "SimCSE Table C.1": "all"}
 
 
 def spearman_x100(predicted, gold) -> float:
     """Spearman's rank correlation times 100. Chapter "The problem"."""
     predicted, gold = np.asarray(predicted, dtype=float), np.asarray(gold, dtype=float)
     if predicted.shape != gold.shape or predicted.ndim != 1:
-        raise ValueError(f"predicted and gold scores must be 1-D of equal length, "
-                         f"got shapes {predicted.shape} and {gold.shape}")
+        raise ValueError(
+            f"predicted and gold scores must be 1-D of equal length, "
+            f"got shapes {predicted.shape} and {gold.shape}"
+        )
     if len(gold) < 2:
         raise ValueError("need at least two pairs to compute a rank correlation")
     if not (np.isfinite(predicted).all() and np.isfinite(gold).all()):
@@ -102,7 +69,9 @@ def pair_cosines(emb1: np.ndarray, emb2: np.ndarray) -> tuple[np.ndarray, int]:
     """
     emb1, emb2 = np.asarray(emb1, dtype=np.float64), np.asarray(emb2, dtype=np.float64)
     if emb1.shape != emb2.shape or emb1.ndim != 2:
-        raise ValueError(f"the two sides must be 2-D arrays of equal shape, got {emb1.shape} and {emb2.shape}")
+        raise ValueError(
+            f"the two sides must be 2-D arrays of equal shape, got {emb1.shape} and {emb2.shape}"
+        )
     if not (np.isfinite(emb1).all() and np.isfinite(emb2).all()):
         raise ValueError("embeddings contain NaN or infinite values; check the encoder output")
     n1, n2 = np.linalg.norm(emb1, axis=1), np.linalg.norm(emb2, axis=1)
@@ -112,8 +81,9 @@ def pair_cosines(emb1: np.ndarray, emb2: np.ndarray) -> tuple[np.ndarray, int]:
     return cos, int(zero.sum())
 
 
-def score_task(task: "data_mod.STSData", emb1: np.ndarray, emb2: np.ndarray,
-               by_subset: bool = True) -> dict:
+def score_task(
+    task: "data_mod.STSData", emb1: np.ndarray, emb2: np.ndarray, by_subset: bool = True
+) -> dict:
     """Spearman x100 of one task in both settings ("all" and "wmean"). Chapter "The problem".
 
     With ``by_subset=False`` (STS-B, SICK-R) "wmean" equals "all".
@@ -146,13 +116,21 @@ def parse_tasks(tasks: str | Iterable[str]) -> list[str]:
         return list(data_mod.TASKS)
     bad = [t for t in names if t not in data_mod.TASKS]
     if bad:
-        raise ValueError(f"unknown task(s) {', '.join(bad)}; choose from {', '.join(data_mod.TASKS)} or 'all'")
+        raise ValueError(
+            f"unknown task(s) {', '.join(bad)}; choose from {', '.join(data_mod.TASKS)} or 'all'"
+        )
     return names
 
 
-def evaluate_sts(model, tasks="stsb", pooling: str = "mean", data_dir=None,
-                 transform: Callable[[np.ndarray], np.ndarray] | None = None,
-                 batch_size: int = 64, show_progress: bool | None = None) -> dict[str, dict]:
+def evaluate_sts(
+    model,
+    tasks="stsb",
+    pooling: str = "mean",
+    data_dir=None,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    batch_size: int = 64,
+    show_progress: bool | None = None,
+) -> dict[str, dict]:
     """Evaluate an encoder on STS tasks: ``{task: {"all", "wmean", "n", "n_zero_norm"}}``.
 
     ``transform`` is applied to the embeddings of both sides before scoring
@@ -162,8 +140,12 @@ def evaluate_sts(model, tasks="stsb", pooling: str = "mean", data_dir=None,
     results = {}
     for name in parse_tasks(tasks):
         task = data_mod.load_task(name, data_dir=data_dir)
-        emb = encoder.encode(task.sentences1 + task.sentences2, pooling=pooling,
-                             batch_size=batch_size, show_progress=show_progress)
+        emb = encoder.encode(
+            task.sentences1 + task.sentences2,
+            pooling=pooling,
+            batch_size=batch_size,
+            show_progress=show_progress,
+        )
         if transform is not None:
             emb = transform(emb)
         n = len(task)
@@ -171,8 +153,11 @@ def evaluate_sts(model, tasks="stsb", pooling: str = "mean", data_dir=None,
     return results
 
 
-def results_table(results: dict[str, dict[str, dict]], setting: str = "all",
-                  papers: Iterable[tuple[str, str]] = ()) -> pd.DataFrame:
+def results_table(
+    results: dict[str, dict[str, dict]],
+    setting: str = "all",
+    papers: Iterable[tuple[str, str]] = (),
+) -> pd.DataFrame:
     """One row per method, one column per task (+ Avg.), Spearman x100.
 
     ``results`` maps a row label to the output of :func:`evaluate_sts`;
@@ -188,7 +173,9 @@ def results_table(results: dict[str, dict[str, dict]], setting: str = "all",
         if key not in PAPER_NUMBERS:
             raise ValueError(f"no published numbers for {key}; known: {list(PAPER_NUMBERS)}")
         src, row = key
-        rows[(row, src, PAPER_SETTINGS[src])] = {TASK_LABELS[t]: v for t, v in PAPER_NUMBERS[key].items()}
+        rows[(row, src, PAPER_SETTINGS[src])] = {
+            TASK_LABELS[t]: v for t, v in PAPER_NUMBERS[key].items()
+        }
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index = pd.MultiIndex.from_tuples(df.index, names=["method", "source", "setting"])
     cols = [c for c in TASK_LABELS.values() if c in df.columns]
@@ -196,3 +183,204 @@ def results_table(results: dict[str, dict[str, dict]], setting: str = "all",
     if len(cols) > 1:
         df["Avg."] = df[cols].mean(axis=1, skipna=False)
     return df.round(2)
+
+
+# ------------------------------------------------------------- the alignment-uniformity plane
+class DevProbe:
+    """Spearman, alignment and uniformity of an encoder on one STS split (chapters "SimCSE" and
+    "Alignment and uniformity").
+
+    The protocol of SimCSE's Figures 2 and 3: positive pairs are the pairs with
+    a gold score above 4 (alignment), the data distribution is every distinct
+    sentence of the split (uniformity); both on L2-normalized embeddings, with
+    alpha = 2 and t = 2. Rows of zero norm (e.g. a sentence without a GloVe
+    word) are left out of both.
+    """
+
+    def __init__(self, task="stsb-dev", data_dir=None):
+        self.task = data_mod.load_task(task, data_dir=data_dir) if isinstance(task, str) else task
+        self.sentences = list(dict.fromkeys(self.task.sentences1 + self.task.sentences2))
+        row = {s: i for i, s in enumerate(self.sentences)}
+        self.i1 = np.array([row[s] for s in self.task.sentences1])
+        self.i2 = np.array([row[s] for s in self.task.sentences2])
+        self.positive = np.asarray(self.task.scores) > 4
+
+    def measure(self, emb: np.ndarray) -> dict:
+        """``{"spearman", "alignment", "uniformity"}`` of embeddings of :attr:`sentences`, in
+        that order."""
+        emb = np.asarray(emb, dtype=np.float64)
+        ok = np.linalg.norm(emb, axis=1) > 0
+        pos = self.positive & ok[self.i1] & ok[self.i2]
+        return {
+            "spearman": score_task(self.task, emb[self.i1], emb[self.i2], by_subset=False)["all"],
+            "alignment": metrics.alignment(emb[self.i1[pos]], emb[self.i2[pos]]),
+            "uniformity": metrics.uniformity(emb[ok]),
+        }
+
+    def measure_encoder(
+        self, encoder, pooling: str = "cls", transform=None, cache: bool = True
+    ) -> dict:
+        emb = load_encoder(encoder).encode(
+            self.sentences, pooling=pooling, cache=cache, show_progress=False
+        )
+        return self.measure(transform(emb) if transform is not None else emb)
+
+
+def pretext_stats(
+    encoder,
+    sentences,
+    pooling: str = "cls",
+    positive: str = "dropout",
+    batch_size: int = 64,
+    temperature: float = 0.05,
+    seed: int = 0,
+) -> dict:
+    """How hard the contrastive pretext task is for an encoder (chapter "SimCSE").
+
+    Encodes ``sentences`` twice in training mode (two dropout masks; for
+    ``delete_word`` the second view misses a word; for ``no_dropout`` in eval
+    mode), in batches, and returns the mean InfoNCE ``loss`` at ``temperature``
+    (``log(batch_size)`` is chance), the ``top1`` accuracy of finding the
+    positive among the batch, the ``alignment`` of the two views and the mean
+    cosine of in-batch negatives ``neg_cos``, all on the pooled vector.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from .data import delete_word
+    from .encoders import pool
+
+    encoder = load_encoder(encoder)
+    model, tok = encoder.model, encoder.tokenizer
+    second = (
+        [delete_word(x, seed + i) for i, x in enumerate(sentences)]
+        if positive == "delete_word"
+        else sentences
+    )
+    was_training = model.training
+    model.train(positive != "no_dropout")
+    torch.manual_seed(seed)
+    losses, top1, align, neg = [], [], [], []
+    with torch.no_grad():
+        for s in range(0, len(sentences) - batch_size + 1, batch_size):
+            views = []
+            for batch in (sentences[s : s + batch_size], second[s : s + batch_size]):
+                b = tok(
+                    batch,
+                    truncation=True,
+                    max_length=encoder.max_length,
+                    padding=True,
+                    return_tensors="pt",
+                )
+                o = model(**b, output_hidden_states=pooling != "cls")
+                views.append(
+                    F.normalize(
+                        pool(o.last_hidden_state, o.hidden_states, b["attention_mask"], pooling),
+                        dim=-1,
+                    )
+                )
+            sim = views[0] @ views[1].T
+            losses.append(F.cross_entropy(sim / temperature, torch.arange(len(sim))).item())
+            top1.append((sim.argmax(1) == torch.arange(len(sim))).float().mean().item())
+            align.append((views[0] - views[1]).norm(dim=1).pow(2).mean().item())
+            neg.append(((sim.sum() - sim.diagonal().sum()) / (len(sim) * (len(sim) - 1))).item())
+    model.train(was_training)
+    return {
+        "loss": float(np.mean(losses)),
+        "top1": float(np.mean(top1)),
+        "alignment": float(np.mean(align)),
+        "neg_cos": float(np.mean(neg)),
+    }
+
+
+# ------------------------------------------------------------- one pass, several poolings
+def encode_many(encoder, sentences, poolings=("cls", "mean", "first_last_avg")) -> dict:
+    """``{pooling: (n, d) array}``, cached (chapter "SimCSE").
+
+    The encoders of :mod:`aniso.encoders` compute every cheap pooling in one
+    forward pass and cache them together, so only the first pooling costs a
+    pass; the arrays are those of ``encoder.encode(sentences, pooling)``.
+    """
+    encoder = load_encoder(encoder)
+    return {p: encoder.encode(list(sentences), pooling=p, show_progress=False) for p in poolings}
+
+
+def evaluate_many(
+    encoder,
+    tasks=data_mod.TASKS,
+    poolings=("cls", "mean", "first_last_avg"),
+    transforms: dict | None = None,
+    data_dir=None,
+) -> dict:
+    """``{label: {task: {"all", "wmean", ...}}}`` for several poolings in one encoding pass.
+
+    Chapter "SimCSE".
+
+    Each task's ``sentences1 + sentences2`` are encoded once for all poolings
+    and cached under the keys :func:`aniso.evaluation.evaluate_sts` uses, so
+    both give the same numbers and share the cache. Labels are the poolings;
+    ``transforms`` adds ``{label: (pooling, fitted post-processor)}`` rows,
+    e.g. a whitening applied to ``first_last_avg``.
+    """
+    from .threads import free_threads
+
+    with free_threads():
+        return _evaluate_many(load_encoder(encoder), tasks, poolings, transforms, data_dir)
+
+
+def _evaluate_many(encoder, tasks, poolings, transforms, data_dir):
+    needed = list(dict.fromkeys(list(poolings) + [p for p, _ in (transforms or {}).values()]))
+    out = {label: {} for label in [*poolings, *(transforms or {})]}
+    for t in tasks:
+        d = data_mod.load_task(t, data_dir=data_dir)
+        emb = encode_many(encoder, d.sentences1 + d.sentences2, needed)
+        variants = {
+            **{p: emb[p] for p in poolings},
+            **{label: post(emb[p]) for label, (p, post) in (transforms or {}).items()},
+        }
+        n = len(d)
+        for label, x in variants.items():
+            out[label][t] = score_task(d, x[:n], x[n:], by_subset=t.startswith("sts1"))
+    return out
+
+
+def book_plane(profile: str = "quick", n_wiki: int | None = 5000, data_dir=None):
+    """Every model of the book on the alignment-uniformity plane (chapters 5 and 6).
+
+    Returns ``(points, trajectories, posts)``: ``points`` maps a model to its
+    ``{"spearman", "alignment", "uniformity"}`` on STS-B dev (:class:`DevProbe`):
+    the base model's three poolings, whitening and the flow fitted on
+    ``n_wiki`` wiki1m sentences (``first_last_avg``), all-MiniLM-L6-v2 and
+    averaged GloVe; ``trajectories`` maps each run of
+    :func:`aniso.contrastive.book_configs` to
+    its dev records (:func:`aniso.contrastive.train_simcse`; trained if not cached); ``posts``
+    holds the fitted
+    whitening and flow. Encodings come from the embedding cache when present.
+    """
+    from .contrastive import RUN_LABELS, book_configs, train_simcse
+    from .postprocess import Flow, Whitening, fit_on_sentences
+
+    configs = book_configs(profile)
+    label = "mini-bert" if profile == "quick" else configs["unsup"].model
+    probe = DevProbe("stsb-dev", data_dir)
+    base = load_encoder(configs["unsup"].model)
+    wiki = data_mod.load_sentences("wiki1m", n_wiki, data_dir)
+    posts = {
+        "whitening": fit_on_sentences(
+            Whitening(), base, wiki, "first_last_avg", show_progress=False
+        ),
+        "flow": fit_on_sentences(
+            Flow(show_progress=False), base, wiki, "first_last_avg", show_progress=False
+        ),
+    }
+    points = {
+        f"{label} ({p})": probe.measure_encoder(base, p) for p in ("cls", "mean", "first_last_avg")
+    }
+    for name, post in posts.items():
+        points[f"{label} + {name} (wiki)"] = probe.measure_encoder(base, "first_last_avg", post)
+    points["all-MiniLM-L6-v2 (mean)"] = probe.measure_encoder("all-MiniLM-L6-v2", "mean")
+    points["averaged GloVe"] = probe.measure_encoder("glove", "mean")
+    trajectories = {
+        RUN_LABELS[k]: train_simcse(c, data_dir=data_dir).evals for k, c in configs.items()
+    }
+    return points, trajectories, posts

@@ -15,12 +15,12 @@ chapter 2 ("Spectrum control", Wang et al. 2020).
 
 The real pretrained models of chapter 1 are read by :mod:`aniso.real_lm`.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
-import os
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -31,7 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import resolve_data_dir
+from . import files
+from .datadir import resolve_data_dir
 from .spectrum import (
     BOOK_PRIORS,
     orthogonality_regularizer,
@@ -76,6 +77,7 @@ def _lines(name: str, data_dir: Path):
 @dataclass
 class Corpus:
     """Vocabulary (``vocab[i]`` is word i), training counts, and the id streams. Chapter 1."""
+
     vocab: list[str]
     counts: np.ndarray
     train: np.ndarray
@@ -92,8 +94,12 @@ class Corpus:
         return np.asarray([idx.get(w, unk) for w in words], dtype=np.int64)
 
 
-def build_corpus(vocab_size: int = 10000, train_sources=("wikitext2-valid", "enwiki", "wiki1m"),
-                 test_source: str = "wikitext2-test", data_dir=None) -> Corpus:
+def build_corpus(
+    vocab_size: int = 10000,
+    train_sources=("wikitext2-valid", "enwiki", "wiki1m"),
+    test_source: str = "wikitext2-test",
+    data_dir=None,
+) -> Corpus:
     """Word-level corpus: the ``vocab_size - 2`` most frequent training words, ``<unk>``, ``<eos>``.
 
     Chapter 1. Words are ordered by training frequency (ties alphabetically);
@@ -104,10 +110,16 @@ def build_corpus(vocab_size: int = 10000, train_sources=("wikitext2-valid", "enw
     data_dir = resolve_data_dir(data_dir)
     train_words = [w for s in train_sources for line in _lines(s, data_dir) for w in line]
     freq = Counter(w for w in train_words if w not in (UNK, EOS))
-    ranked = sorted(freq.items(), key=lambda kv: (-kv[1], kv[0]))[:vocab_size - 2]
+    ranked = sorted(freq.items(), key=lambda kv: (-kv[1], kv[0]))[: vocab_size - 2]
     vocab = [UNK, EOS] + [w for w, _ in ranked]
-    corpus = Corpus(vocab, np.zeros(len(vocab), np.int64), np.zeros(0, np.int64),
-                    np.zeros(0, np.int64), tuple(train_sources), test_source)
+    corpus = Corpus(
+        vocab,
+        np.zeros(len(vocab), np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        tuple(train_sources),
+        test_source,
+    )
     corpus.train = corpus.encode(train_words)
     corpus.test = corpus.encode([w for line in _lines(test_source, data_dir) for w in line])
     corpus.counts = np.bincount(corpus.train, minlength=len(vocab))
@@ -133,14 +145,21 @@ def cosine_regularizer(w: torch.Tensor) -> torch.Tensor:
 # model
 # --------------------------------------------------------------------------
 class SVDEmbedding(nn.Module):
-    """Embedding matrix reparameterized as ``W = U diag(sigma) V^T`` (Wang et al. 2020). Chapter 2."""
+    """Embedding matrix reparameterized as ``W = U diag(sigma) V^T`` (Wang et al. 2020).
+
+    Chapter 2.
+    """
 
     def __init__(self, w0: torch.Tensor, sigma0: torch.Tensor | None = None):
         super().__init__()
         u, s, vh = torch.linalg.svd(w0, full_matrices=False)
         if sigma0 is not None:  # same singular vectors, prescribed singular values
             s = torch.as_tensor(sigma0, dtype=w0.dtype).clone()
-        self.u, self.sigma, self.v = nn.Parameter(u), nn.Parameter(s), nn.Parameter(vh.T.contiguous())
+        self.u, self.sigma, self.v = (
+            nn.Parameter(u),
+            nn.Parameter(s),
+            nn.Parameter(vh.T.contiguous()),
+        )
 
     def weight(self) -> torch.Tensor:
         return (self.u * self.sigma) @ self.v.T
@@ -154,9 +173,18 @@ class TinyLM(nn.Module):
     ``tied=False``: a separate output matrix (the untied control).
     """
 
-    def __init__(self, vocab_size: int, dim: int = 64, layers: int = 1, tied: bool = True,
-                 svd: bool = False, dropout: float = 0.0, init_range: float = 0.1, sigma0=None,
-                 layer_norm: bool = True):
+    def __init__(
+        self,
+        vocab_size: int,
+        dim: int = 64,
+        layers: int = 1,
+        tied: bool = True,
+        svd: bool = False,
+        dropout: float = 0.0,
+        init_range: float = 0.1,
+        sigma0=None,
+        layer_norm: bool = True,
+    ):
         super().__init__()
         w0 = torch.empty(vocab_size, dim).uniform_(-init_range, init_range)
         self.tied, self.svd = tied, svd
@@ -165,8 +193,12 @@ class TinyLM(nn.Module):
         else:
             self.emb_weight = nn.Parameter(w0)
         if not tied:
-            self.out_weight = nn.Parameter(torch.empty(vocab_size, dim).uniform_(-init_range, init_range))
-        self.rnn = nn.LSTM(dim, dim, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0)
+            self.out_weight = nn.Parameter(
+                torch.empty(vocab_size, dim).uniform_(-init_range, init_range)
+            )
+        self.rnn = nn.LSTM(
+            dim, dim, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0
+        )
         self.norm = nn.LayerNorm(dim) if layer_norm else nn.Identity()  # Gao et al.'s Theorem 2
         self.drop = nn.Dropout(dropout)
         self.bias = nn.Parameter(torch.zeros(vocab_size))
@@ -193,21 +225,24 @@ class TinyLM(nn.Module):
 @dataclass
 class TrainConfig:
     """Everything that defines a run (and its cache key). Chapters 1 and 2."""
+
     dim: int = 64
     layers: int = 1
     tied: bool = True
-    layer_norm: bool = True           # LayerNorm on the LSTM output (chapter 1: Theorem 2)
-    reg: str = "mle"                  # "mle", "cosreg" or "spectrum"
-    cos_gamma: float = 1.0            # MLE-CosReg weight (Gao et al. 2019)
-    prior: str = "polynomial"         # spectrum control prior (Wang et al. Section 4.2)
-    prior_c2: float | None = None     # None: the book's choice, aniso.spectrum.BOOK_PRIORS
+    layer_norm: bool = True  # LayerNorm on the LSTM output (chapter 1: Theorem 2)
+    reg: str = "mle"  # "mle", "cosreg" or "spectrum"
+    cos_gamma: float = 1.0  # MLE-CosReg weight (Gao et al. 2019)
+    prior: str = "polynomial"  # spectrum control prior (Wang et al. Section 4.2)
+    prior_c2: float | None = None  # None: the book's choice, aniso.spectrum.BOOK_PRIORS
     prior_gamma: float | None = None  # None: the book's choice (c1: aniso.spectrum.prior_scale)
-    lambda_1: float = 1.0             # orthogonality (Section 4.1): ||U^T U - I||_F^2
-    lambda_2: float = 1.0             # ||V^T V - I||_F^2
-    lambda_3: float = 1.0             # ||U^T U - I||_2^2 (spectral norm)
-    lambda_4: float = 1.0             # ||V^T V - I||_2^2
-    lambda_sv: float = 1.0            # lambda_e or lambda_p of R_e / R_p (Section 4.2)
-    sigma_init: str = "prior"         # spectrum control: start sigma at the prior ("prior") or at the SVD ("svd")
+    lambda_1: float = 1.0  # orthogonality (Section 4.1): ||U^T U - I||_F^2
+    lambda_2: float = 1.0  # ||V^T V - I||_F^2
+    lambda_3: float = 1.0  # ||U^T U - I||_2^2 (spectral norm)
+    lambda_4: float = 1.0  # ||V^T V - I||_2^2
+    lambda_sv: float = 1.0  # lambda_e or lambda_p of R_e / R_p (Section 4.2)
+    sigma_init: str = (
+        "prior"  # spectrum control: start sigma at the prior ("prior") or at the SVD ("svd")
+    )
     steps: int = 150
     batch_size: int = 16
     bptt: int = 32
@@ -215,16 +250,19 @@ class TrainConfig:
     dropout: float = 0.0
     seed: int = 0
     snapshot_every: int = 25
-    eval_tokens: int = 20000          # held-out tokens scored (0 = all)
+    eval_tokens: int = 20000  # held-out tokens scored (0 = all)
 
 
 @dataclass
 class TrainResult:
     """What :func:`train_lm` returns. Chapters 1 and 2."""
+
     config: TrainConfig
-    history: list = field(default_factory=list)      # dicts: step, nll, reg
-    snapshots: dict = field(default_factory=dict)    # step -> input embeddings (V, d) float32
-    out_snapshots: dict = field(default_factory=dict)  # step -> output embeddings (untied models only)
+    history: list = field(default_factory=list)  # dicts: step, nll, reg
+    snapshots: dict = field(default_factory=dict)  # step -> input embeddings (V, d) float32
+    out_snapshots: dict = field(
+        default_factory=dict
+    )  # step -> output embeddings (untied models only)
     test_ppl: float = float("nan")
     model: TinyLM | None = None
 
@@ -232,14 +270,17 @@ class TrainResult:
 def batchify(ids: np.ndarray, batch_size: int) -> torch.Tensor:
     """Cut a token stream into ``batch_size`` contiguous rows (drop the remainder). Chapter 1."""
     n = len(ids) // batch_size
-    return torch.as_tensor(np.asarray(ids[:n * batch_size]).reshape(batch_size, n))
+    return torch.as_tensor(np.asarray(ids[: n * batch_size]).reshape(batch_size, n))
 
 
 def target_counts(corpus: Corpus, cfg: TrainConfig) -> np.ndarray:
     """How often each word is a prediction target in the ``cfg.steps`` training steps. Chapter 1."""
     data = batchify(corpus.train, cfg.batch_size).numpy()
     n_win = (data.shape[1] - 1) // cfg.bptt  # windows before the stream wraps around
-    ys = [data[:, (s % n_win) * cfg.bptt + 1:(s % n_win) * cfg.bptt + 1 + cfg.bptt] for s in range(cfg.steps)]
+    ys = [
+        data[:, (s % n_win) * cfg.bptt + 1 : (s % n_win) * cfg.bptt + 1 + cfg.bptt]
+        for s in range(cfg.steps)
+    ]
     return np.bincount(np.concatenate([y.ravel() for y in ys]), minlength=len(corpus.vocab))
 
 
@@ -266,8 +307,16 @@ def make_model(vocab_size: int, cfg: TrainConfig) -> TinyLM:
     sigma0 = None
     if cfg.reg == "spectrum" and cfg.sigma_init == "prior":
         sigma0 = torch.as_tensor(prior_values(vocab_size, cfg), dtype=torch.float32)
-    return TinyLM(vocab_size, cfg.dim, cfg.layers, tied=cfg.tied, svd=cfg.reg == "spectrum",
-                  dropout=cfg.dropout, sigma0=sigma0, layer_norm=cfg.layer_norm)
+    return TinyLM(
+        vocab_size,
+        cfg.dim,
+        cfg.layers,
+        tied=cfg.tied,
+        svd=cfg.reg == "spectrum",
+        dropout=cfg.dropout,
+        sigma0=sigma0,
+        layer_norm=cfg.layer_norm,
+    )
 
 
 def regularizer(model: TinyLM, cfg: TrainConfig) -> torch.Tensor:
@@ -282,8 +331,9 @@ def regularizer(model: TinyLM, cfg: TrainConfig) -> torch.Tensor:
         e = model.emb
         lambdas = (cfg.lambda_1, cfg.lambda_2, cfg.lambda_3, cfg.lambda_4)
         prior = prior_values(e.u.shape[0], cfg)
-        return (orthogonality_regularizer(e.u, e.v, lambdas)
-                + singular_value_regularizer(e.sigma, prior, cfg.lambda_sv))
+        return orthogonality_regularizer(e.u, e.v, lambdas) + singular_value_regularizer(
+            e.sigma, prior, cfg.lambda_sv
+        )
     if cfg.reg == "mle":
         return torch.zeros(())
     raise ValueError(f"reg must be 'mle', 'cosreg' or 'spectrum', got {cfg.reg!r}")
@@ -298,72 +348,61 @@ def perplexity(model: TinyLM, ids, batch_size: int = 16, bptt: int = 64) -> floa
     nll, n, state = 0.0, 0, None
     with one_thread():
         for i in range(0, data.shape[1] - 1, bptt):
-            x, y = data[:, i:i + bptt], data[:, i + 1:i + 1 + bptt]
-            logits, state = model(x[:, :y.shape[1]], state)
-            nll += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
+            x, y = data[:, i : i + bptt], data[:, i + 1 : i + 1 + bptt]
+            logits, state = model(x[:, : y.shape[1]], state)
+            nll += F.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"
+            ).item()
             n += y.numel()
     model.train(was)
     return math.exp(nll / n)
 
 
 @torch.no_grad()
-def mean_hidden_state(model: TinyLM, ids, batch_size: int = 16, bptt: int = 64,
-                      max_tokens: int = 20000) -> np.ndarray:
-    """Mean of the final hidden states h over a stream (Gao et al.'s push direction is -mean h). Chapter 1."""
+def mean_hidden_state(
+    model: TinyLM, ids, batch_size: int = 16, bptt: int = 64, max_tokens: int = 20000
+) -> np.ndarray:
+    """Mean of the final hidden states h over a stream (Gao et al.'s push direction is -mean h).
+
+    Chapter 1.
+    """
     model.eval()
     data = batchify(ids[:max_tokens], batch_size)
     total, n, state = 0, 0, None
     with one_thread():
         for i in range(0, data.shape[1], bptt):
-            h, state = model.hidden(data[:, i:i + bptt], state)
+            h, state = model.hidden(data[:, i : i + bptt], state)
             total, n = total + h.sum((0, 1)), n + h.shape[0] * h.shape[1]
     return (total / n).numpy().astype(np.float64)
 
 
 def _cache_path(corpus: Corpus, cfg: TrainConfig, cache_dir=None) -> Path:
-    from .encoders import default_cache_dir
-    key = hashlib.sha256(json.dumps([_CACHE_VERSION, asdict(cfg), len(corpus.vocab),
-                                     int(corpus.train.sum()), len(corpus.train),
-                                     len(corpus.test)]).encode()).hexdigest()[:16]
-    return (Path(cache_dir) if cache_dir else default_cache_dir() / "lm") / f"{key}.pt"
+    key = hashlib.sha256(
+        json.dumps(
+            [
+                _CACHE_VERSION,
+                asdict(cfg),
+                len(corpus.vocab),
+                int(corpus.train.sum()),
+                len(corpus.train),
+                len(corpus.test),
+            ]
+        ).encode()
+    ).hexdigest()[:16]
+    return (Path(cache_dir) if cache_dir else files.cache_dir("lm")) / f"{key}.pt"
 
 
-def _train_into_cache(args) -> None:
-    corpus, cfg, cache_dir = args
-    with one_thread():
-        train_lm(corpus, cfg, progress=False, cache=True, cache_dir=cache_dir)
+def train_lm(
+    corpus: Corpus,
+    cfg: TrainConfig,
+    callback=None,
+    progress: bool = True,
+    cache: bool = True,
+    cache_dir=None,
+) -> TrainResult:
+    """Train a :class:`TinyLM` with Adam on ``corpus.train``; score ``corpus.test``.
 
-
-def train_many(corpus: Corpus, configs, workers: int | None = None, cache_dir=None,
-               progress: bool = False) -> list:
-    """:func:`train_lm` for several configs, up to ``workers`` at a time. Chapters 1 and 2.
-
-    Each run trains in its own process on one thread, so the numbers are exactly those
-    of ``train_lm`` (seeds, data order, thread count); the results travel through the
-    cache (``$ANISO_CACHE_DIR/lm``) and are returned in the order of ``configs``.
-    ``workers=None``: the cores idle right now (:func:`aniso.threads.free_cores`).
-    """
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
-    from .threads import free_cores
-    configs = list(configs)
-    todo = {}
-    for c in configs:
-        path = _cache_path(corpus, c, cache_dir)
-        if not path.exists():
-            todo.setdefault(path, c)
-    todo = list(todo.values())
-    workers = free_cores() if workers is None else workers
-    if workers > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn")) as ex:
-            list(ex.map(_train_into_cache, [(corpus, c, cache_dir) for c in todo]))
-    return [train_lm(corpus, c, progress=progress, cache_dir=cache_dir) for c in configs]
-
-
-def train_lm(corpus: Corpus, cfg: TrainConfig, callback=None, progress: bool = True,
-             cache: bool = True, cache_dir=None) -> TrainResult:
-    """Train a :class:`TinyLM` with Adam on ``corpus.train``; score ``corpus.test``. Chapters 1 and 2.
+    Chapters 1 and 2.
 
     Deterministic: ``torch.manual_seed(cfg.seed)`` before building the model,
     and the data are read in order (``batch_size`` contiguous streams, windows
@@ -381,29 +420,40 @@ def train_lm(corpus: Corpus, cfg: TrainConfig, callback=None, progress: bool = T
     if cache and path.exists() and callback is None:
         blob = torch.load(path, weights_only=False)
         model.load_state_dict(blob["state"])
-        return TrainResult(cfg, blob["history"], blob["snapshots"], blob["out_snapshots"],
-                           blob["test_ppl"], model)
+        return TrainResult(
+            cfg, blob["history"], blob["snapshots"], blob["out_snapshots"], blob["test_ppl"], model
+        )
     with one_thread():
         res = _train(model, corpus, cfg, callback, progress)
-    test = corpus.test[:cfg.eval_tokens] if cfg.eval_tokens else corpus.test
+    test = corpus.test[: cfg.eval_tokens] if cfg.eval_tokens else corpus.test
     res.test_ppl = perplexity(model, test)
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"state": model.state_dict(), "history": res.history, "snapshots": res.snapshots,
-                    "out_snapshots": res.out_snapshots, "test_ppl": res.test_ppl}, path.with_suffix(".tmp"))
-        os.replace(path.with_suffix(".tmp"), path)
+        with files.atomic_write(path) as f:
+            torch.save(
+                {
+                    "state": model.state_dict(),
+                    "history": res.history,
+                    "snapshots": res.snapshots,
+                    "out_snapshots": res.out_snapshots,
+                    "test_ppl": res.test_ppl,
+                },
+                f,
+            )
     return res
 
 
 def _train(model, corpus, cfg, callback, progress) -> TrainResult:
     from tqdm.auto import tqdm
+
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     data = batchify(corpus.train, cfg.batch_size)
     res, state, pos = TrainResult(cfg, model=model), None, 0
     model.train()
     for step in tqdm(range(cfg.steps + 1), disable=not progress, desc=f"training ({cfg.reg})"):
         if step % cfg.snapshot_every == 0 or step == cfg.steps:
-            res.snapshots[step] = model.input_embeddings().detach().numpy().astype(np.float32).copy()
+            res.snapshots[step] = (
+                model.input_embeddings().detach().numpy().astype(np.float32).copy()
+            )
             if not model.tied:
                 res.out_snapshots[step] = model.out_weight.detach().numpy().copy()
             if callback is not None:
@@ -412,7 +462,7 @@ def _train(model, corpus, cfg, callback, progress) -> TrainResult:
             break
         if pos + cfg.bptt + 1 > data.shape[1]:
             pos, state = 0, None
-        x, y = data[:, pos:pos + cfg.bptt], data[:, pos + 1:pos + 1 + cfg.bptt]
+        x, y = data[:, pos : pos + cfg.bptt], data[:, pos + 1 : pos + 1 + cfg.bptt]
         pos += cfg.bptt
         logits, state = model(x, state)
         state = tuple(s.detach() for s in state)
@@ -431,7 +481,18 @@ PROFILES = {
     "quick": {"vocab_size": 10000, "config": TrainConfig()},
     # Closer to Gao et al.'s language model (AWD-LSTM on WikiText-2: 3 layers, 400-d tied
     # embeddings, 33k words), without weight drop and ASGD: days on one CPU thread.
-    "paper": {"vocab_size": 33000, "config": TrainConfig(dim=400, layers=3, steps=20000, batch_size=80,
-                                                          bptt=70, lr=1e-3, dropout=0.4,
-                                                          snapshot_every=1000, eval_tokens=0)},
+    "paper": {
+        "vocab_size": 33000,
+        "config": TrainConfig(
+            dim=400,
+            layers=3,
+            steps=20000,
+            batch_size=80,
+            bptt=70,
+            lr=1e-3,
+            dropout=0.4,
+            snapshot_every=1000,
+            eval_tokens=0,
+        ),
+    },
 }

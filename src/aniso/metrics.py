@@ -1,4 +1,6 @@
-"""Isotropy and geometry metrics of embedding spaces (introduced in chapter "The problem" and used throughout).
+"""Isotropy and geometry metrics of embedding spaces.
+
+Introduced in chapter "The problem" and used throughout.
 
 Every function takes an embedding matrix of shape ``(n, d)`` -- one row per
 sentence (or token) -- as a numpy array, anything ``np.asarray`` accepts, or a
@@ -20,14 +22,15 @@ Metrics
 * :func:`alignment`, :func:`uniformity` -- Wang & Isola (2020).
 * :func:`isotropy_report` -- all of the above in one dict (used by the CLI).
 """
+
 from __future__ import annotations
 
 import math
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 from scipy.spatial.distance import pdist
+from scipy.special import logsumexp
 
 __all__ = [
     "cosine_similarity_matrix",
@@ -51,8 +54,9 @@ _BLOCK_ROWS = 1024
 # --------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------
-def _as_matrix(x: Any, name: str = "embeddings", need_nonzero: bool = False,
-               *, min_rows: int = 2) -> np.ndarray:
+def _as_matrix(
+    x: Any, name: str = "embeddings", need_nonzero: bool = False, *, min_rows: int = 2
+) -> np.ndarray:
     """Return ``x`` as a finite float64 matrix of shape (n, d), or raise ValueError.
 
     Torch tensors are converted with ``.detach().cpu().numpy()``.  Checks, in
@@ -69,8 +73,11 @@ def _as_matrix(x: Any, name: str = "embeddings", need_nonzero: bool = False,
             "pass a numeric numpy array or torch tensor of shape (n, d)"
         ) from None
     if arr.ndim != 2:
-        hint = (" (a single vector? use x[None, :] for one row, or stack several rows)"
-                if arr.ndim == 1 else "")
+        hint = (
+            " (a single vector? use x[None, :] for one row, or stack several rows)"
+            if arr.ndim == 1
+            else ""
+        )
         raise ValueError(
             f"{name} must be a 2-D array of shape (n, d); got {arr.ndim}-D "
             f"array of shape {arr.shape}{hint}"
@@ -141,8 +148,7 @@ def cosine_similarity_matrix(a: Any, b: Any = None) -> np.ndarray:
         ub = _unit_rows(_as_matrix(b, "embeddings b", need_nonzero=True, min_rows=1))
         if ub.shape[1] != ua.shape[1]:
             raise ValueError(
-                f"a and b must have the same dimension d; got shapes {ua.shape} and "
-                f"{ub.shape}"
+                f"a and b must have the same dimension d; got shapes {ua.shape} and {ub.shape}"
             )
     return np.clip(ua @ ub.T, -1.0, 1.0)
 
@@ -193,9 +199,7 @@ def average_cosine(x: Any, n_pairs: int | None = None, seed: int = 0) -> float:
         total = float(s @ s) - float(np.einsum("ij,ij->", u, u))
         return float(np.clip(total / (n * (n - 1)), -1.0, 1.0))
     if isinstance(n_pairs, bool) or not isinstance(n_pairs, (int, np.integer)) or n_pairs < 1:
-        raise ValueError(
-            f"n_pairs must be a positive integer or None (all pairs); got {n_pairs!r}"
-        )
+        raise ValueError(f"n_pairs must be a positive integer or None (all pairs); got {n_pairs!r}")
     rng = np.random.default_rng(seed)
     i = rng.integers(0, n, size=int(n_pairs))
     j = (i + rng.integers(1, n, size=int(n_pairs))) % n  # uniform over j != i
@@ -227,8 +231,8 @@ def isotropy_mu_viswanath(x: Any) -> float:
     Effective Postprocessing for Word Representations. ICLR 2018.
     """
     w = _as_matrix(x)
-    _, vecs = np.linalg.eigh(w.T @ w)            # columns = eigenvectors c
-    log_z = logsumexp(w @ vecs, axis=0)           # log Z(c) for each c
+    _, vecs = np.linalg.eigh(w.T @ w)  # columns = eigenvectors c
+    log_z = logsumexp(w @ vecs, axis=0)  # log Z(c) for each c
     return float(np.exp(log_z.min() - log_z.max()))
 
 
@@ -270,7 +274,7 @@ def isoscore(x: Any) -> float:
     d = arr.shape[1]
     if d < 2:
         raise ValueError("IsoScore needs at least 2 dimensions (d >= 2); got d = 1")
-    cov = np.atleast_2d(np.cov(arr, rowvar=False))           # steps 1-2: PCA variances
+    cov = np.atleast_2d(np.cov(arr, rowvar=False))  # steps 1-2: PCA variances
     variances = np.linalg.svd(cov, compute_uv=False)
     norm = np.linalg.norm(variances)
     if norm == 0:
@@ -289,10 +293,10 @@ def _isoscore_from_variances(variances: np.ndarray, sqrt_d: float, defect_scale:
     that the tests can reproduce the ``IsoScore`` package's float32 constants.
     """
     d = variances.shape[0]
-    normalized = variances * sqrt_d / np.linalg.norm(variances)   # step 3
-    defect = np.linalg.norm(normalized - 1.0) / defect_scale       # step 4
-    phi = (d - defect**2 * (d - sqrt_d)) ** 2 / d**2               # step 5
-    return float((d * phi - 1) / (d - 1))                          # step 6
+    normalized = variances * sqrt_d / np.linalg.norm(variances)  # step 3
+    defect = np.linalg.norm(normalized - 1.0) / defect_scale  # step 4
+    phi = (d - defect**2 * (d - sqrt_d)) ** 2 / d**2  # step 5
+    return float((d * phi - 1) / (d - 1))  # step 6
 
 
 # --------------------------------------------------------------------------
@@ -399,8 +403,11 @@ def uniformity(x: Any, t: float = 2, max_points: int | None = None, seed: int = 
     if not t > 0:
         raise ValueError(f"t must be positive; got {t!r}")
     if max_points is not None:
-        if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)) \
-                or max_points < 2:
+        if (
+            isinstance(max_points, bool)
+            or not isinstance(max_points, (int, np.integer))
+            or max_points < 2
+        ):
             raise ValueError(f"max_points must be an integer >= 2 or None; got {max_points!r}")
         if u.shape[0] > max_points:
             rng = np.random.default_rng(seed)
@@ -415,7 +422,7 @@ def uniformity(x: Any, t: float = 2, max_points: int | None = None, seed: int = 
         stop = min(start + _BLOCK_ROWS, n - 1)
         d2 = np.maximum(2.0 - 2.0 * (u[start:stop] @ u.T), 0.0)
         rows = np.arange(start, stop)[:, None]
-        mask = np.arange(n)[None, :] > rows          # pairs i < j only
+        mask = np.arange(n)[None, :] > rows  # pairs i < j only
         parts.append(logsumexp(-t * d2[mask]))
     return float(logsumexp(parts) - math.log(n_pairs))
 
@@ -423,8 +430,9 @@ def uniformity(x: Any, t: float = 2, max_points: int | None = None, seed: int = 
 # --------------------------------------------------------------------------
 # report
 # --------------------------------------------------------------------------
-def isotropy_report(x: Any, pairs: tuple[Any, Any] | None = None, *,
-                    uniformity_max_points: int | None = None) -> dict[str, float]:
+def isotropy_report(
+    x: Any, pairs: tuple[Any, Any] | None = None, *, uniformity_max_points: int | None = None
+) -> dict[str, float]:
     """All isotropy metrics of one embedding matrix, as a dict of floats (used by the CLI).
 
     Introduced in chapter "The problem".
@@ -450,8 +458,7 @@ def isotropy_report(x: Any, pairs: tuple[Any, Any] | None = None, *,
     if pairs is not None:
         if not (isinstance(pairs, (tuple, list)) and len(pairs) == 2):
             raise ValueError(
-                "pairs must be a tuple (a, b) of two (m, d) matrices of positive-pair "
-                "embeddings"
+                "pairs must be a tuple (a, b) of two (m, d) matrices of positive-pair embeddings"
             )
         a, b = pairs
         report["alignment"] = alignment(a, b)

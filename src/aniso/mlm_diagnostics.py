@@ -1,4 +1,6 @@
-"""Does a masked language model read its neighbours? (appendix "The stand-in BERT", section "Does it read the neighbours?").
+"""Does a masked language model read its neighbours?
+
+Appendix "The stand-in BERT", section "Does it read the neighbours?".
 
 Two measurements that explain a masked language model stuck at low accuracy:
 
@@ -11,6 +13,7 @@ Two measurements that explain a masked language model stuck at low accuracy:
   itself and to the next token. A head that reads its neighbours puts far more than ``1/length``
   there; a head whose attention is spread uniformly puts ``1/length``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +22,9 @@ import torch
 from .pretrain import heldout_masks
 
 
-def _most_frequent_middle(context: np.ndarray, middle: np.ndarray, vocab_size: int) -> dict[int, int]:
+def _most_frequent_middle(
+    context: np.ndarray, middle: np.ndarray, vocab_size: int
+) -> dict[int, int]:
     """Map each context id to its most frequent middle token (ties: the smallest token id)."""
     key = context.astype(np.int64) * vocab_size + middle
     uniq, counts = np.unique(key, return_counts=True)
@@ -35,7 +40,10 @@ class NeighbourCounts:
 
     def __init__(self, train_blocks: np.ndarray, vocab_size: int):
         if train_blocks.ndim != 2 or train_blocks.shape[1] < 3:
-            raise ValueError(f"train_blocks must be 2-D with rows of at least 3 tokens, got shape {train_blocks.shape}")
+            raise ValueError(
+                "train_blocks must be 2-D with rows of at least 3 tokens, got shape "
+                f"{train_blocks.shape}"
+            )
         if len(train_blocks) == 0:
             raise ValueError("train_blocks is empty")
         b = train_blocks.astype(np.int64)
@@ -60,8 +68,9 @@ class NeighbourCounts:
         return self.unigram
 
 
-def neighbour_count_accuracy(train_blocks: np.ndarray, heldout_blocks: np.ndarray, tok,
-                             mask_prob: float = 0.15) -> float:
+def neighbour_count_accuracy(
+    train_blocks: np.ndarray, heldout_blocks: np.ndarray, tok, mask_prob: float = 0.15
+) -> float:
     """Masked-token accuracy of the neighbour count baseline on the held-out masked positions.
 
     The positions and the corrupted inputs are those of :func:`aniso.pretrain.heldout_masks`, so
@@ -90,23 +99,28 @@ def offset_attention(attentions) -> np.ndarray:
     out = []
     for a in attentions:
         a = torch.as_tensor(a).float().mean(0)  # heads x q x k
-        out.append(torch.stack([torch.diagonal(a, off, dim1=1, dim2=2).mean(-1) for off in (-1, 0, 1)], -1))
+        out.append(
+            torch.stack([torch.diagonal(a, off, dim1=1, dim2=2).mean(-1) for off in (-1, 0, 1)], -1)
+        )
     return torch.stack(out).numpy()
 
 
 @torch.no_grad()
 def neighbour_attention(model, blocks: np.ndarray, batch: int = 16) -> np.ndarray:
-    """:func:`offset_attention` of a BERT on ``blocks``, averaged over the blocks (layers, heads, 3).
+    """:func:`offset_attention` of a BERT on ``blocks``, averaged over the blocks: (layers, heads,
+    3).
 
     The model must return attention weights (load it with ``attn_implementation="eager"``).
     """
     model.eval()
     total, n = None, 0
     for i in range(0, len(blocks), batch):
-        ids = torch.from_numpy(blocks[i:i + batch].astype(np.int64))
+        ids = torch.from_numpy(blocks[i : i + batch].astype(np.int64))
         att = model(input_ids=ids, output_attentions=True).attentions
         if att is None or len(att) == 0:
-            raise ValueError("the model returned no attention weights; load it with attn_implementation='eager'")
+            raise ValueError(
+                "the model returned no attention weights; load it with attn_implementation='eager'"
+            )
         part = offset_attention(att) * len(ids)
         total = part if total is None else total + part
         n += len(ids)

@@ -1,4 +1,4 @@
-"""Post-processing of sentence embeddings: centering, all-but-the-top, whitening, a normalizing flow.
+"""Post-processing of sentence embeddings: centering, all-but-the-top, whitening, a flow.
 
 Introduced in chapter "BERT-flow and its rivals" (notebooks/03_bert_flow_whitening.ipynb).
 
@@ -17,7 +17,7 @@ Every post-processor has the same small interface::
 * :class:`Flow` (Li et al. 2020, BERT-flow) is a Glow-style normalizing flow
   (actnorm, an invertible linear map or a fixed permutation, a coupling layer,
   repeated) trained by maximum likelihood under a standard Gaussian; its
-  transform is the latent ``z``.
+  transform is the latent ``z``. The flow itself is in :mod:`aniso.flow`.
 
 :func:`target_sentences` returns the unlabeled sentences of a task's whole data
 set (the papers' "target" setting) and :func:`fit_on_sentences` encodes
@@ -26,13 +26,12 @@ sentences and fits a post-processor on them. Everything is saved as one
 """
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PostProcessor", "Center", "AllButTheTop", "Whitening", "Flow", "GlowFlow",
+__all__ = ["PostProcessor", "Center", "AllButTheTop", "Whitening", "Flow",
            "load", "make_postprocessor", "fit_on_sentences", "target_sentences", "POSTPROCESSORS"]
 
 def _matrix(x, what: str, min_rows: int = 1) -> np.ndarray:
@@ -43,8 +42,8 @@ def _matrix(x, what: str, min_rows: int = 1) -> np.ndarray:
         raise ValueError(f"{what} must be a 2-D array (n_sentences, dim), got shape {arr.shape}; "
                          "for one vector use x[None, :]")
     if arr.shape[0] < min_rows:
-        raise ValueError(f"{what} needs at least {min_rows} rows (embeddings) to estimate its statistics, "
-                         f"got {arr.shape[0]}")
+        raise ValueError(f"{what} needs at least {min_rows} rows (embeddings) to estimate its "
+                         f"statistics, got {arr.shape[0]}")
     if arr.shape[1] < 1:
         raise ValueError(f"{what} has no columns")
     if not np.isfinite(arr).all():
@@ -94,8 +93,9 @@ class PostProcessor:
                              "or fit_on_sentences(post, encoder, sentences) first")
         x = _matrix(embeddings, f"{type(self).__name__}.transform embeddings")
         if x.shape[1] != self.dim_:
-            raise ValueError(f"{type(self).__name__} was fitted on {self.dim_}-dimensional embeddings, "
-                             f"got {x.shape[1]}-dimensional ones (same encoder and pooling?)")
+            raise ValueError(f"{type(self).__name__} was fitted on {self.dim_}-dimensional "
+                             f"embeddings, got {x.shape[1]}-dimensional ones (same encoder and "
+                             "pooling?)")
         return self._transform(x)
 
     __call__ = transform
@@ -112,7 +112,8 @@ class PostProcessor:
             setattr(self, k, arrays[k])
 
     def save(self, path) -> Path:
-        """Write the fitted post-processor to one ``.npz`` file (JSON header + arrays); returns the path.
+        """Write the fitted post-processor to one ``.npz`` file (JSON header + arrays); return the
+        path.
 
         Chapter "BERT-flow and its rivals"; read it back with :func:`load`.
         """
@@ -145,7 +146,8 @@ class Center(PostProcessor):
 
 
 class AllButTheTop(PostProcessor):
-    """All-but-the-top (Mu & Viswanath 2018): remove the mean and the top ``D`` principal directions.
+    """All-but-the-top (Mu & Viswanath 2018): remove the mean and the top ``D`` principal
+    directions.
 
     ``y = (x - mu) - sum_{i<=D} (u_i^T (x - mu)) u_i`` with ``u_i`` the top
     eigenvectors of the covariance of the fit data; ``D=None`` picks
@@ -157,7 +159,8 @@ class AllButTheTop(PostProcessor):
 
     def __init__(self, D: int | None = None):
         if D is not None and (isinstance(D, bool) or not isinstance(D, (int, np.integer)) or D < 1):
-            raise ValueError(f"D (number of removed directions) must be a positive integer or None, got {D!r}")
+            raise ValueError("D (number of removed directions) must be a positive integer or None, "
+                             f"got {D!r}")
         self.D = None if D is None else int(D)
 
     def _config(self):
@@ -220,9 +223,9 @@ class Whitening(PostProcessor):
             raise ValueError(f"the {n} fit embeddings are all identical: nothing to whiten")
         k = rank if self.k is None else self.k
         if k > rank:
-            raise ValueError(f"only {rank} of the {d} directions of the {n} fit embeddings have a variance "
-                             f"above {self.rtol:g} times the largest, fewer than k={k}: fit on more "
-                             "(and more varied) sentences or choose a smaller k")
+            raise ValueError(f"only {rank} of the {d} directions of the {n} fit embeddings have a "
+                             f"variance above {self.rtol:g} times the largest, fewer than k={k}: "
+                             "fit on more (and more varied) sentences or choose a smaller k")
         self.eigenvalues_ = s
         self.W_ = _sign_fix(u[:, :k]) / np.sqrt(s[:k])
 
@@ -230,153 +233,9 @@ class Whitening(PostProcessor):
         return (x - self.mean_) @ self.W_
 
 
-# ----------------------------------------------------------------------------- the flow
-@functools.lru_cache(maxsize=None)
-def _glow_classes():
-    """The torch modules of the hand-written Glow (defined lazily: torch is imported on first use)."""
-    import torch
-    from torch import nn
-
-    class ActNorm(nn.Module):
-        """z = (x + b) * exp(s); b, s set from the data on first use (Glow's data-dependent init)."""
-
-        def __init__(self, d):
-            super().__init__()
-            self.bias, self.logs = nn.Parameter(torch.zeros(d)), nn.Parameter(torch.zeros(d))
-            self.register_buffer("initialized", torch.tensor(False))
-
-        def forward(self, x):
-            if not self.initialized:
-                with torch.no_grad():
-                    self.bias.copy_(-x.mean(0))
-                    self.logs.copy_(-torch.log(x.std(0) + 1e-6))
-                    self.initialized.fill_(True)
-            return (x + self.bias) * torch.exp(self.logs), self.logs.sum().expand(len(x))
-
-        def inverse(self, z):
-            return z * torch.exp(-self.logs) - self.bias
-
-    class Permute(nn.Module):
-        """A fixed random permutation of the coordinates (BERT-flow's choice); log-det 0."""
-
-        def __init__(self, d, generator):
-            super().__init__()
-            perm = torch.randperm(d, generator=generator)
-            self.register_buffer("perm", perm)
-            self.register_buffer("inv", torch.argsort(perm))
-
-        def forward(self, x):
-            return x[:, self.perm], x.new_zeros(len(x))
-
-        def inverse(self, z):
-            return z[:, self.inv]
-
-    class InvLinearLU(nn.Module):
-        """Glow's invertible 1x1 convolution, on vectors: z = x W^T, W = P L (U + diag(sign * exp(log_s)))."""
-
-        def __init__(self, d, generator):
-            super().__init__()
-            import scipy.linalg
-            q, _ = torch.linalg.qr(torch.randn(d, d, generator=generator, dtype=torch.float64))
-            p, lower, upper = (torch.as_tensor(m) for m in scipy.linalg.lu(q.numpy()))
-            s = torch.diagonal(upper)
-            self.register_buffer("p", p.float())
-            self.register_buffer("sign_s", torch.sign(s).float())
-            self.register_buffer("lmask", torch.tril(torch.ones(d, d), -1))
-            self.register_buffer("eye", torch.eye(d))
-            self.lower = nn.Parameter(lower.float())
-            self.upper = nn.Parameter(torch.triu(upper, 1).float())
-            self.log_s = nn.Parameter(torch.log(torch.abs(s)).float())
-
-        def weight(self):
-            lower = self.lower * self.lmask + self.eye
-            upper = self.upper * self.lmask.T + torch.diag(self.sign_s * torch.exp(self.log_s))
-            return self.p @ lower @ upper
-
-        def forward(self, x):
-            return x @ self.weight().T, self.log_s.sum().expand(len(x))
-
-        def inverse(self, z):
-            return z @ torch.linalg.inv(self.weight()).T
-
-    class Coupling(nn.Module):
-        """Affine (Glow) or additive (NICE, BERT-flow) coupling: the second half moves given the first."""
-
-        def __init__(self, d, hidden, affine):
-            super().__init__()
-            self.da, self.affine = d // 2, affine
-            out = (d - self.da) * (2 if affine else 1)
-            self.net = nn.Sequential(nn.Linear(self.da, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
-                                     nn.ReLU(), nn.Linear(hidden, out))
-            nn.init.zeros_(self.net[-1].weight)  # each coupling starts as the identity (Glow)
-            nn.init.zeros_(self.net[-1].bias)
-
-        def _shift_scale(self, xa):
-            h = self.net(xa)
-            if not self.affine:
-                return h, None
-            shift, raw = h.chunk(2, dim=1)
-            return shift, torch.sigmoid(raw + 2.0)
-
-        def forward(self, x):
-            xa, xb = x[:, :self.da], x[:, self.da:]
-            shift, scale = self._shift_scale(xa)
-            if scale is None:
-                return torch.cat([xa, xb + shift], 1), x.new_zeros(len(x))
-            return torch.cat([xa, (xb + shift) * scale], 1), torch.log(scale).sum(1)
-
-        def inverse(self, z):
-            za, zb = z[:, :self.da], z[:, self.da:]
-            shift, scale = self._shift_scale(za)
-            xb = zb - shift if scale is None else zb / scale - shift
-            return torch.cat([za, xb], 1)
-
-    class GlowFlow(nn.Module):
-        """x -> z: ``n_steps`` x (actnorm, mixing, coupling); ``forward`` returns (z, log|det dz/dx|)."""
-
-        def __init__(self, dim, n_steps=4, hidden=256, coupling="affine", mixing="lu", seed=0):
-            super().__init__()
-            g = torch.Generator().manual_seed(seed)
-            layers = []
-            with torch.random.fork_rng(devices=[]):  # seeded weights, global RNG left alone
-                torch.manual_seed(seed)
-                for _ in range(n_steps):
-                    mix = InvLinearLU(dim, g) if mixing == "lu" else Permute(dim, g)
-                    layers += [ActNorm(dim), mix, Coupling(dim, hidden, coupling == "affine")]
-            self.layers = nn.ModuleList(layers)
-
-        def forward(self, x):
-            logdet = x.new_zeros(len(x))
-            for layer in self.layers:
-                x, ld = layer(x)
-                logdet = logdet + ld
-            return x, logdet
-
-        def inverse(self, z):
-            for layer in reversed(self.layers):
-                z = layer.inverse(z)
-            return z
-
-        def nll(self, x):
-            """Mean negative log-likelihood per dimension (nats) under a standard Gaussian latent."""
-            z, logdet = self(x)
-            log_pz = -0.5 * (z ** 2).sum(1) - 0.5 * z.shape[1] * np.log(2 * np.pi)
-            return -(log_pz + logdet).mean() / z.shape[1]
-
-    return GlowFlow
-
-
-def GlowFlow(dim: int, n_steps: int = 4, hidden: int = 256, coupling: str = "affine",
-             mixing: str = "lu", seed: int = 0):
-    """Build the hand-written Glow (a ``torch.nn.Module``). Chapter "BERT-flow and its rivals".
-
-    ``forward(x) -> (z, log|det dz/dx|)``, ``inverse(z) -> x``, ``nll(x)``.
-    """
-    return _glow_classes()(dim, n_steps, hidden, coupling, mixing, seed)
-
-
 class Flow(PostProcessor):
-    """BERT-flow (Li et al. 2020): a Glow-style flow trained by maximum likelihood; transform = latent z.
+    """BERT-flow (Li et al. 2020): a Glow-style flow (:class:`aniso.flow.GlowFlow`) trained by
+    maximum likelihood; the transform is the latent z.
 
     Each of ``n_steps`` steps is actnorm, then a fixed random permutation
     (``mixing="permute"``, BERT-flow's choice) or Glow's invertible 1x1
@@ -395,26 +254,33 @@ class Flow(PostProcessor):
     name = "flow"
     _arrays = ()
 
-    def __init__(self, n_steps: int = 6, hidden: int = 256, coupling: str = "additive", mixing: str = "permute",
-                 epochs: int = 1, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
-                 max_steps: int | None = None, show_progress: bool = True, num_threads: int | None = 1):
+    def __init__(self, n_steps: int = 6, hidden: int = 256, coupling: str = "additive",
+                 mixing: str = "permute", epochs: int = 1, batch_size: int = 64, lr: float = 1e-3,
+                 seed: int = 0, max_steps: int | None = None, show_progress: bool = True,
+                 num_threads: int | None = 1):
         if coupling not in ("affine", "additive"):
             raise ValueError(f"coupling must be 'affine' or 'additive', got {coupling!r}")
         if mixing not in ("lu", "permute"):
             raise ValueError(f"mixing must be 'lu' or 'permute', got {mixing!r}")
-        for name, v in (("n_steps", n_steps), ("hidden", hidden), ("epochs", epochs), ("batch_size", batch_size)):
+        sizes = (("n_steps", n_steps), ("hidden", hidden), ("epochs", epochs),
+                 ("batch_size", batch_size))
+        for name, v in sizes:
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        bad_threads = isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer, type(None)))
+        bad_threads = (isinstance(num_threads, bool)
+                       or not isinstance(num_threads, (int, np.integer, type(None))))
         if bad_threads or (num_threads is not None and num_threads < 1):
             raise ValueError(f"num_threads must be a positive integer or None, got {num_threads!r}")
         if not lr > 0:
             raise ValueError(f"lr must be positive, got {lr!r}")
-        if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer))
+        if max_steps is not None and (isinstance(max_steps, bool)
+                                      or not isinstance(max_steps, (int, np.integer))
                                       or max_steps < 1):
             raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
-        self.n_steps, self.hidden, self.coupling, self.mixing = int(n_steps), int(hidden), coupling, mixing
-        self.epochs, self.batch_size, self.lr, self.seed = int(epochs), int(batch_size), float(lr), int(seed)
+        self.n_steps, self.hidden = int(n_steps), int(hidden)
+        self.coupling, self.mixing = coupling, mixing
+        self.epochs, self.batch_size = int(epochs), int(batch_size)
+        self.lr, self.seed = float(lr), int(seed)
         self.max_steps, self.show_progress, self.num_threads = max_steps, show_progress, num_threads
         self.model_, self.history_ = None, []
 
@@ -424,6 +290,8 @@ class Flow(PostProcessor):
                 "lr": self.lr, "seed": self.seed, "max_steps": self.max_steps}
 
     def _build(self, dim):
+        from .flow import GlowFlow  # torch is imported on first use
+
         return GlowFlow(dim, self.n_steps, self.hidden, self.coupling, self.mixing, self.seed)
 
     def _fit(self, x):
@@ -476,7 +344,10 @@ class Flow(PostProcessor):
         return z.double().numpy()
 
     def inverse(self, z) -> np.ndarray:
-        """Map latents back to embeddings (the flow is invertible). Chapter "BERT-flow and its rivals"."""
+        """Map latents back to embeddings (the flow is invertible).
+
+        Chapter "BERT-flow and its rivals".
+        """
         import torch
         if self.model_ is None:
             raise ValueError("Flow is not fitted yet: call fit(embeddings) first")
@@ -485,7 +356,7 @@ class Flow(PostProcessor):
             return self.model_.inverse(torch.as_tensor(z, dtype=torch.float32)).double().numpy()
 
     def nll(self, embeddings) -> float:
-        """Mean negative log-likelihood per dimension (nats) of ``embeddings`` under the fitted flow.
+        """Mean negative log-likelihood per dimension (nats) of ``embeddings`` under the flow.
 
         Chapter "BERT-flow and its rivals".
         """
@@ -497,15 +368,16 @@ class Flow(PostProcessor):
             return float(self.model_.nll(torch.as_tensor(x, dtype=torch.float32)))
 
     def _state(self):
-        state = {f"state/{k}": v.detach().cpu().numpy() for k, v in self.model_.state_dict().items()}
+        weights = self.model_.state_dict().items()
+        state = {f"state/{k}": v.detach().cpu().numpy() for k, v in weights}
         state["history"] = np.asarray(self.history_, dtype=np.float64)
         return state
 
     def _set_state(self, arrays):
         import torch
         self.model_ = self._build(self.dim_)
-        self.model_.load_state_dict({k[len("state/"):]: torch.as_tensor(v) for k, v in arrays.items()
-                                     if k.startswith("state/")})
+        self.model_.load_state_dict({k[len("state/"):]: torch.as_tensor(v)
+                                     for k, v in arrays.items() if k.startswith("state/")})
         self.model_.eval()
         self.history_ = arrays["history"].tolist()
 
@@ -545,15 +417,17 @@ def make_postprocessor(name: str, k: int | None = None, **kwargs) -> PostProcess
             raise ValueError("whiten-k needs the number of kept dimensions k (--whiten-k)")
         return Whitening(k=k)
     if name not in POSTPROCESSORS:
-        raise ValueError(f"unknown post-processing {name!r}; choose none, {', '.join(POSTPROCESSORS)} or whiten-k")
+        raise ValueError(f"unknown post-processing {name!r}; choose none, "
+                         f"{', '.join(POSTPROCESSORS)} or whiten-k")
     return POSTPROCESSORS[name](**kwargs)
 
 
-_TARGET_SPLITS = {"stsb": ("stsb-train", "stsb-dev", "stsb"), "sickr": ("sickr-train", "sickr-trial", "sickr")}
+_TARGET_SPLITS = {"stsb": ("stsb-train", "stsb-dev", "stsb"),
+                  "sickr": ("sickr-train", "sickr-trial", "sickr")}
 
 
 def target_sentences(task: str, data_dir=None) -> list[str]:
-    """The unlabeled sentences of a task's whole data set: the "target" setting of BERT-flow and whitening.
+    """The unlabeled sentences of a task's whole data set: the papers' "target" setting.
 
     STS-B: train, dev and test; SICK-R: train, trial and test; STS12-16: the
     year's pairs. Both sides of every pair, duplicates removed, first

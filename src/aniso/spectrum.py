@@ -17,6 +17,7 @@ reparameterized softmax ``W = U Sigma V^T``).
   I1(W) and I2(W) on ``Z(a) = sum_i exp(<w_i, a>)`` over the eigenvectors a of
   ``W^T W``.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,8 +43,9 @@ def _sym_error(m: torch.Tensor) -> torch.Tensor:
     return m.T @ m - torch.eye(m.shape[1], dtype=m.dtype, device=m.device)
 
 
-def orthogonality_regularizer(u: torch.Tensor, v: torch.Tensor,
-                              lambdas=(1.0, 1.0, 1.0, 1.0)) -> torch.Tensor:
+def orthogonality_regularizer(
+    u: torch.Tensor, v: torch.Tensor, lambdas=(1.0, 1.0, 1.0, 1.0)
+) -> torch.Tensor:
     """Wang et al. (2020), Section 4.1: the orthogonality penalty on U and V. Chapter 2.
 
     ``lambda_1 ||U^T U - I||_F^2 + lambda_2 ||V^T V - I||_F^2
@@ -56,7 +58,7 @@ def orthogonality_regularizer(u: torch.Tensor, v: torch.Tensor,
     """
     l1, l2, l3, l4 = (float(x) for x in lambdas)
     eu, ev = _sym_error(u), _sym_error(v)
-    total = l1 * (eu ** 2).sum() + l2 * (ev ** 2).sum()
+    total = l1 * (eu**2).sum() + l2 * (ev**2).sum()
     if l3:
         total = total + l3 * torch.linalg.eigvalsh(eu).abs().max() ** 2
     if l4:
@@ -64,8 +66,9 @@ def orthogonality_regularizer(u: torch.Tensor, v: torch.Tensor,
     return total
 
 
-def spectrum_prior(d: int, kind: str = "polynomial", c1: float = 1.0, c2: float = 1.0,
-                   gamma: float = 0.5) -> np.ndarray:
+def spectrum_prior(
+    d: int, kind: str = "polynomial", c1: float = 1.0, c2: float = 1.0, gamma: float = 0.5
+) -> np.ndarray:
     """Wang et al. (2020), Section 4.2: the prior singular values for k = 1..d. Chapter 2.
 
     ``exponential`` (the family P_e(gamma)): ``c1 exp(-c2 k^gamma)``;
@@ -75,7 +78,7 @@ def spectrum_prior(d: int, kind: str = "polynomial", c1: float = 1.0, c2: float 
     """
     k = np.arange(1, d + 1, dtype=np.float64)
     if kind == "exponential":
-        return c1 * np.exp(-c2 * k ** gamma)
+        return c1 * np.exp(-c2 * k**gamma)
     if kind == "polynomial":
         return c1 * k ** (-gamma)
     raise ValueError(f"kind must be one of {PRIOR_KINDS}, got {kind!r}")
@@ -112,8 +115,8 @@ def singular_value_regularizer(sigma: torch.Tensor, prior, lam: float = 1.0) -> 
 # --------------------------------------------------------------------------
 def _log_z(w) -> np.ndarray:
     w = np.asarray(w, dtype=np.float64)
-    _, vecs = np.linalg.eigh(w.T @ w)          # columns: the eigenvectors a of W^T W
-    return logsumexp(w @ vecs, axis=0)          # log Z(a) = log sum_i exp(<w_i, a>)
+    _, vecs = np.linalg.eigh(w.T @ w)  # columns: the eigenvectors a of W^T W
+    return logsumexp(w @ vecs, axis=0)  # log Z(a) = log sum_i exp(<w_i, a>)
 
 
 def isotropy_i1(w) -> float:
@@ -149,5 +152,7 @@ def isotropy_criteria(w) -> dict:
     """Both criteria of Wang et al. (2020), Section 5.1: ``{"I1": ..., "I2": ...}``. Chapter 2."""
     lz = _log_z(w)
     z = np.exp(lz - lz.max())
-    return {"I1": float(z.min()),
-            "I2": float(np.sqrt(((z - z.mean()) ** 2).sum() / (len(z) * z.mean() ** 2)))}
+    return {
+        "I1": float(z.min()),
+        "I2": float(np.sqrt(((z - z.mean()) ** 2).sum() / (len(z) * z.mean() ** 2))),
+    }

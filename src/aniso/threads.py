@@ -5,6 +5,8 @@ Two policies, both measured on a 2-core machine:
 * ``"one"``: torch and the BLAS on one thread. Reductions depend on the thread
   count, so this gives the same numbers on every machine; chapters 1 and 2 (tiny
   language models, where one thread is also the fastest) use it.
+* ``"all"``: torch's default, one thread per core (chapters that only encode with a fixed
+  thread count, for numbers that do not depend on the machine's load: chapter 0, the appendix).
 * ``"free"``: as many torch threads as there are idle cores (:func:`free_cores`).
   With two threads on a machine where another process holds a core, every operation
   waits for the starved thread and training runs several times slower than with one.
@@ -17,7 +19,7 @@ import time
 
 import torch
 
-POLICIES = ("one", "free")
+POLICIES = ("one", "free", "all")
 
 
 def free_cores() -> int:
@@ -76,11 +78,13 @@ class free_threads:
 
 
 def apply_policy(policy: str) -> int:
-    """Apply a thread policy (``"one"`` or ``"free"``) from now on; returns torch's thread count."""
+    """Apply a thread policy (one of :data:`POLICIES`) from now on; returns torch's thread count."""
     if policy == "one":
         one_thread().__enter__()
     elif policy == "free":
         torch.set_num_threads(free_cores())
+    elif policy == "all":
+        torch.set_num_threads(os.cpu_count() or 1)
     else:
         raise ValueError(f"thread policy {policy!r}: expected one of {POLICIES}")
     return torch.get_num_threads()
