@@ -5,13 +5,13 @@ profile's 150 steps, 40% of the vocabulary has never been a prediction target, s
 papers' perplexity *gains* cannot show. The reference run trains the same variants
 for :data:`LM_PLAN` ``["steps"]`` steps (after which almost every word has been a target),
 with three seeds each, and commits small results (a JSON file and a log) under
-``results/reference/``. The chapters load them with :func:`load` and show them beside
+``src/aniso/results/reference/``. The chapters load them with :func:`load` and show them beside
 their own quick runs, labelled.
 
 One command regenerates them (each run on one CPU thread; ``--workers 2`` runs two
 at a time on two cores)::
 
-    python -m aniso.reference lm [--workers 2] [--out results/reference]
+    python -m aniso.reference lm [--workers 2] [--out src/aniso/results/reference]
 
 The file records the SHA-256 of the plan (:func:`plan_hash`: every resolved training
 configuration, the corpus and what is measured); the test suite checks that the
@@ -54,9 +54,17 @@ LM_PLAN = {
 
 
 def results_dir() -> Path:
-    """``$ANISO_RESULTS_DIR`` or the repository's ``results/reference`` folder."""
+    """``$ANISO_RESULTS_DIR``, else ``aniso/results/reference`` inside the package.
+
+    The results ship as package data (like the stand-in BERT), so that a chapter finds them
+    from any install, editable or not.
+    """
     env = os.environ.get("ANISO_RESULTS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "results" / "reference"
+    if env:
+        return Path(env)
+    from importlib.resources import files
+
+    return Path(str(files("aniso"))) / "results" / "reference"
 
 
 def lm_configs(plan: dict = LM_PLAN) -> dict:
@@ -317,10 +325,12 @@ def tie(a, b) -> bool:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m aniso.reference",
-        description="Regenerate a reference run (results/reference/).",
+        description="Regenerate a reference run (aniso/results/reference/).",
     )
     ap.add_argument("which", choices=["lm"], help="lm: the language models of chapters 1 and 2")
-    ap.add_argument("--out", default=None, help="output folder (default: results/reference)")
+    ap.add_argument(
+        "--out", default=None, help="output folder (default: the package's results/reference)"
+    )
     ap.add_argument("--workers", type=int, default=1, help="runs in parallel (one thread each)")
     args = ap.parse_args(argv)
     t0 = time.time()
