@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from aniso import lm, metrics, real_lm
+from aniso import lm, metrics, parallel, real_lm, spectrum
 
 
 # --------------------------------------------------------------------------
@@ -34,47 +34,11 @@ def test_cosine_regularizer_three_vectors_by_hand():
     assert expected == pytest.approx(2 / 3 * metrics.average_cosine(w.numpy()), rel=1e-12)
 
 
-def test_orthogonality_regularizer():
-    q, _ = torch.linalg.qr(
-        torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    )
-    assert lm.orthogonality_regularizer(
-        q, torch.eye(3, dtype=torch.float64)
-    ).item() == pytest.approx(0, abs=1e-20)
-    # U = 2 I (2x2): U^T U - I = 3 I, ||.||_F^2 = 18; V = 0 (1x1): ||-1||^2 = 1
-    assert lm.orthogonality_regularizer(
-        2 * torch.eye(2), torch.zeros(1, 1)
-    ).item() == pytest.approx(19.0)
-
-
-def test_spectrum_prior_values():
-    np.testing.assert_allclose(
-        lm.spectrum_prior(3, "exponential", gamma=1.0, c=2.0), 2 * np.exp([-1.0, -2.0, -3.0])
-    )
-    np.testing.assert_allclose(lm.spectrum_prior(3, "polynomial", gamma=1.0), [1.0, 1 / 2, 1 / 3])
-    np.testing.assert_allclose(
-        lm.spectrum_prior(2, "polynomial", gamma=0.5, c=3.0), [3.0, 3 / math.sqrt(2)]
-    )
-    with pytest.raises(ValueError):
-        lm.spectrum_prior(3, "gaussian")
-
-
-def test_singular_value_regularizer():
-    # polynomial gamma=1: targets s1 * (1, 1/2, 1/3) with s1 = 6 -> (6, 3, 2)
-    s = torch.tensor([6.0, 3.0, 2.0])
-    assert lm.singular_value_regularizer(s, "polynomial", 1.0).item() == pytest.approx(
-        0.0, abs=1e-12
-    )
-    # unsorted and negative entries are sorted by magnitude first: (6, 4, 1) -> 1^2 + 1^2 = 2
-    s = torch.tensor([1.0, -6.0, 4.0])
-    assert lm.singular_value_regularizer(s, "polynomial", 1.0).item() == pytest.approx(2.0)
-
-
 def test_svd_reparameterization_reproduces_matrix():
     w0 = torch.randn(50, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     e = lm.SVDEmbedding(w0)
     assert torch.allclose(e.weight(), w0, atol=1e-6)
-    assert lm.orthogonality_regularizer(e.u, e.v).item() < 1e-20
+    assert spectrum.orthogonality_regularizer(e.u, e.v).item() < 1e-20
     # with prescribed singular values: same singular vectors, the new spectrum
     e2 = lm.SVDEmbedding(w0, sigma0=torch.arange(8, 0, -1, dtype=torch.float64))
     np.testing.assert_allclose(
@@ -169,6 +133,32 @@ def test_target_counts_match_training_windows():
     assert counts[data[0, 1]] >= 1
 
 
+def test_prior_initialisation_and_penalty_follow_the_paper_form():
+    # exponential: sigma0 = c1 exp(-c2 k^gamma) with the book's c2, gamma and c1 = prior_scale
+    cfg = lm.TrainConfig(dim=8, reg="spectrum", prior="exponential")
+    model = lm.make_model(30, cfg)
+    shape = spectrum.BOOK_PRIORS["exponential"]
+    frob = math.sqrt(30 * 8 / 3) * 0.1
+    c1 = spectrum.prior_scale(frob, 8, "exponential", shape["c2"], shape["gamma"])
+    want = spectrum.spectrum_prior(8, "exponential", c1, shape["c2"], shape["gamma"])
+    np.testing.assert_allclose(model.emb.sigma.detach().numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(lm.prior_values(30, cfg), want, rtol=1e-12)
+    # at the start the penalty is zero (U, V from an exact SVD, sigma at the prior) ...
+    assert lm.regularizer(model, cfg).item() == pytest.approx(0.0, abs=1e-8)
+    # ... and it is lambda_sv times the squared gap when sigma moves
+    with torch.no_grad():
+        model.emb.sigma[0] += 0.5
+    assert lm.regularizer(model, replace(cfg, lambda_sv=10.0)).item() == pytest.approx(
+        2.5, rel=1e-4
+    )
+    # "svd": the singular values of the random initialisation
+    svd = lm.make_model(30, replace(cfg, sigma_init="svd"))
+    w0 = lm.make_model(30, replace(cfg, reg="mle")).emb_weight.detach()
+    np.testing.assert_allclose(
+        svd.emb.sigma.detach().numpy(), torch.linalg.svdvals(w0).numpy(), rtol=1e-5
+    )
+
+
 def test_paper_profile_builds():
     cfg = lm.PROFILES["paper"]["config"]
     model = lm.make_model(100, replace(cfg, steps=1))
@@ -220,3 +210,18 @@ def test_read_gguf_tensor_round_trip(tmp_path):
     np.testing.assert_allclose(got, w, atol=np.abs(w).max() / 127)  # Q8_0 precision
     sub, _, _ = real_lm.read_gguf_tensor(path, rows=[4, 1])
     np.testing.assert_array_equal(sub, got[[4, 1]])
+
+
+def test_train_many_matches_train_lm(tmp_path):
+    corpus = _toy_corpus()
+    cfgs = [
+        lm.TrainConfig(
+            dim=8, steps=3, batch_size=4, bptt=8, snapshot_every=3, eval_tokens=0, seed=s, reg=r
+        )
+        for s, r in [(0, "mle"), (1, "mle"), (0, "spectrum")]
+    ]
+    many = parallel.train_many(corpus, cfgs, workers=2, cache_dir=tmp_path / "a")
+    single = [lm.train_lm(corpus, c, progress=False, cache=False) for c in cfgs]
+    assert [r.test_ppl for r in many] == [r.test_ppl for r in single]
+    np.testing.assert_array_equal(many[2].snapshots[3], single[2].snapshots[3])
+    assert len(list((tmp_path / "a").glob("*.pt"))) == 3

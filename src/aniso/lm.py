@@ -10,9 +10,8 @@ chapter 2 ("Spectrum control", Wang et al. 2020).
   the embedding matrix reparameterized by its SVD (spectrum control).
 * :func:`train_lm` -- a seeded training loop with a progress bar, embedding
   snapshots and held-out perplexity; :func:`perplexity`.
-* :func:`cosine_regularizer`, :func:`orthogonality_regularizer`,
-  :func:`spectrum_prior`, :func:`singular_value_regularizer` -- the two papers'
-  regularizers.
+* :func:`cosine_regularizer` -- Gao et al.'s MLE-CosReg; spectrum control's
+  penalties and priors (Wang et al. 2020, Sections 4.1-4.2) are in :mod:`aniso.spectrum`.
 
 The real pretrained models of chapter 1 are read by :mod:`aniso.real_lm`.
 """
@@ -35,6 +34,12 @@ from torch import nn
 from . import files
 from .datadir import resolve_data_dir
 from .smoke import profile_setup  # noqa: F401  (chapters 1-2: lm.profile_setup(PROFILE))
+from .spectrum import (
+    BOOK_PRIORS,
+    orthogonality_regularizer,
+    singular_value_regularizer,
+    spectrum_prior,
+)
 from .threads import one_thread
 
 UNK, EOS = "<unk>", "<eos>"
@@ -137,39 +142,6 @@ def cosine_regularizer(w: torch.Tensor) -> torch.Tensor:
     return (s @ s - n) / n**2
 
 
-def orthogonality_regularizer(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Wang et al. (2020): ``||U^T U - I||_F^2 + ||V^T V - I||_F^2``. Chapter 2."""
-    eye = torch.eye(u.shape[1], dtype=u.dtype)
-    return ((u.T @ u - eye) ** 2).sum() + (
-        (v.T @ v - torch.eye(v.shape[1], dtype=v.dtype)) ** 2
-    ).sum()
-
-
-def spectrum_prior(
-    d: int, kind: str = "polynomial", gamma: float = 0.5, c: float = 1.0
-) -> np.ndarray:
-    """Prior singular values for k = 1..d: ``c exp(-gamma k)`` or ``c k^(-gamma)``. Chapter 2."""
-    k = np.arange(1, d + 1, dtype=np.float64)
-    if kind == "exponential":
-        return c * np.exp(-gamma * k)
-    if kind == "polynomial":
-        return c * k ** (-gamma)
-    raise ValueError(f"kind must be 'exponential' or 'polynomial', got {kind!r}")
-
-
-def singular_value_regularizer(sigma: torch.Tensor, kind: str, gamma: float) -> torch.Tensor:
-    """``sum_k (s_k - s_1 p_k / p_1)^2`` over the sorted singular values s (s_1 detached).
-
-    Chapter 2.
-
-    The prior p (:func:`spectrum_prior`) fixes the *shape* of the spectrum;
-    its scale follows the current largest singular value.
-    """
-    s = torch.sort(sigma.abs(), descending=True).values
-    p = torch.as_tensor(spectrum_prior(len(s), kind, gamma), dtype=s.dtype)
-    return ((s - s[0].detach() * p / p[0]) ** 2).sum()
-
-
 # --------------------------------------------------------------------------
 # model
 # --------------------------------------------------------------------------
@@ -195,7 +167,7 @@ class SVDEmbedding(nn.Module):
 
 
 class TinyLM(nn.Module):
-    """Embedding -> LSTM -> LayerNorm -> logits ``h W^T + b``. Chapter 1.
+    """Embedding -> LSTM -> LayerNorm (optional) -> logits ``h W^T + b``. Chapter 1.
 
     ``tied=True``: the output matrix is the input embedding matrix W (one
     ``(V, d)`` parameter, or ``U diag(sigma) V^T`` with ``svd=True``).
@@ -212,6 +184,7 @@ class TinyLM(nn.Module):
         dropout: float = 0.0,
         init_range: float = 0.1,
         sigma0=None,
+        layer_norm: bool = True,
     ):
         super().__init__()
         w0 = torch.empty(vocab_size, dim).uniform_(-init_range, init_range)
@@ -227,7 +200,7 @@ class TinyLM(nn.Module):
         self.rnn = nn.LSTM(
             dim, dim, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0
         )
-        self.norm = nn.LayerNorm(dim)
+        self.norm = nn.LayerNorm(dim) if layer_norm else nn.Identity()  # Gao et al.'s Theorem 2
         self.drop = nn.Dropout(dropout)
         self.bias = nn.Parameter(torch.zeros(vocab_size))
 
@@ -257,12 +230,17 @@ class TrainConfig:
     dim: int = 64
     layers: int = 1
     tied: bool = True
+    layer_norm: bool = True  # LayerNorm on the LSTM output (chapter 1: Theorem 2)
     reg: str = "mle"  # "mle", "cosreg" or "spectrum"
     cos_gamma: float = 1.0  # MLE-CosReg weight (Gao et al. 2019)
-    prior: str = "polynomial"  # spectrum control prior
-    prior_gamma: float = 0.5
-    lambda_orth: float = 1.0
-    lambda_sv: float = 0.01
+    prior: str = "polynomial"  # spectrum control prior (Wang et al. Section 4.2)
+    prior_c2: float | None = None  # None: the book's choice, aniso.spectrum.BOOK_PRIORS
+    prior_gamma: float | None = None  # None: the book's choice (c1: aniso.spectrum.prior_scale)
+    lambda_1: float = 1.0  # orthogonality (Section 4.1): ||U^T U - I||_F^2
+    lambda_2: float = 1.0  # ||V^T V - I||_F^2
+    lambda_3: float = 1.0  # ||U^T U - I||_2^2 (spectral norm)
+    lambda_4: float = 1.0  # ||V^T V - I||_2^2
+    lambda_sv: float = 1.0  # lambda_e or lambda_p of R_e / R_p (Section 4.2)
     sigma_init: str = (
         "prior"  # spectrum control: start sigma at the prior ("prior") or at the SVD ("svd")
     )
@@ -307,17 +285,29 @@ def target_counts(corpus: Corpus, cfg: TrainConfig) -> np.ndarray:
     return np.bincount(np.concatenate([y.ravel() for y in ys]), minlength=len(corpus.vocab))
 
 
+def prior_values(vocab_size: int, cfg: TrainConfig) -> np.ndarray:
+    """The prior singular values of a spectrum-control config, k = 1..d. Chapter 2.
+
+    Wang et al.'s ``c1 exp(-c2 k^gamma)`` or ``c1 k^(-gamma)`` (Section 4.2) with the
+    book's c2 and gamma (:data:`aniso.spectrum.BOOK_PRIORS` unless the config sets them)
+    and c1 chosen by :func:`aniso.spectrum.prior_scale`: the prior has the Frobenius
+    norm of the random initial matrix, ``sqrt(V d / 3) * 0.1`` for uniform(-0.1, 0.1).
+    """
+    book = BOOK_PRIORS[cfg.prior]
+    c2 = book["c2"] if cfg.prior_c2 is None else cfg.prior_c2
+    gamma = book["gamma"] if cfg.prior_gamma is None else cfg.prior_gamma
+    p = spectrum_prior(cfg.dim, cfg.prior, 1.0, c2, gamma)
+    return p * math.sqrt(vocab_size * cfg.dim / 3) * 0.1 / np.linalg.norm(p)  # = c1 * p
+
+
 def make_model(vocab_size: int, cfg: TrainConfig) -> TinyLM:
     """The model of a config, seeded. With spectrum control and ``sigma_init="prior"`` the
-    singular values start at the prior's shape, scaled to the Frobenius norm of the
-    random initialisation (sqrt(V d / 3) * 0.1 for uniform(-0.1, 0.1) entries). Chapters 1, 2."""
+    singular values start at the prior (:func:`prior_values`); with ``"svd"`` at the SVD of
+    the random initialisation. Chapters 1, 2."""
     torch.manual_seed(cfg.seed)
     sigma0 = None
     if cfg.reg == "spectrum" and cfg.sigma_init == "prior":
-        p = spectrum_prior(cfg.dim, cfg.prior, cfg.prior_gamma)
-        sigma0 = torch.as_tensor(
-            p * math.sqrt(vocab_size * cfg.dim / 3) * 0.1 / np.linalg.norm(p), dtype=torch.float32
-        )
+        sigma0 = torch.as_tensor(prior_values(vocab_size, cfg), dtype=torch.float32)
     return TinyLM(
         vocab_size,
         cfg.dim,
@@ -326,18 +316,25 @@ def make_model(vocab_size: int, cfg: TrainConfig) -> TinyLM:
         svd=cfg.reg == "spectrum",
         dropout=cfg.dropout,
         sigma0=sigma0,
+        layer_norm=cfg.layer_norm,
     )
 
 
 def regularizer(model: TinyLM, cfg: TrainConfig) -> torch.Tensor:
-    """The configured penalty added to the mean NLL. Chapters 1 and 2."""
+    """The configured penalty added to the mean NLL. Chapters 1 and 2.
+
+    Spectrum control: Wang et al.'s four-term orthogonality penalty (Section 4.1) plus
+    R_e or R_p (Section 4.2) towards :func:`prior_values`.
+    """
     if cfg.reg == "cosreg":
         return cfg.cos_gamma * cosine_regularizer(model.output_embeddings())
     if cfg.reg == "spectrum":
         e = model.emb
-        return cfg.lambda_orth * orthogonality_regularizer(
-            e.u, e.v
-        ) + cfg.lambda_sv * singular_value_regularizer(e.sigma, cfg.prior, cfg.prior_gamma)
+        lambdas = (cfg.lambda_1, cfg.lambda_2, cfg.lambda_3, cfg.lambda_4)
+        prior = prior_values(e.u.shape[0], cfg)
+        return orthogonality_regularizer(e.u, e.v, lambdas) + singular_value_regularizer(
+            e.sigma, prior, cfg.lambda_sv
+        )
     if cfg.reg == "mle":
         return torch.zeros(())
     raise ValueError(f"reg must be 'mle', 'cosreg' or 'spectrum', got {cfg.reg!r}")
@@ -380,6 +377,22 @@ def mean_hidden_state(
     return (total / n).numpy().astype(np.float64)
 
 
+def _cache_path(corpus: Corpus, cfg: TrainConfig, cache_dir=None) -> Path:
+    key = hashlib.sha256(
+        json.dumps(
+            [
+                _CACHE_VERSION,
+                asdict(cfg),
+                len(corpus.vocab),
+                int(corpus.train.sum()),
+                len(corpus.train),
+                len(corpus.test),
+            ]
+        ).encode()
+    ).hexdigest()[:16]
+    return (Path(cache_dir) if cache_dir else files.cache_dir("lm")) / f"{key}.pt"
+
+
 def train_lm(
     corpus: Corpus,
     cfg: TrainConfig,
@@ -403,19 +416,7 @@ def train_lm(
     ``cache=True`` the result (without the model's optimizer state) is kept
     under ``$ANISO_CACHE_DIR/lm`` keyed by the config and the corpus.
     """
-    key = hashlib.sha256(
-        json.dumps(
-            [
-                _CACHE_VERSION,
-                asdict(cfg),
-                len(corpus.vocab),
-                int(corpus.train.sum()),
-                len(corpus.train),
-                len(corpus.test),
-            ]
-        ).encode()
-    ).hexdigest()[:16]
-    path = (Path(cache_dir) if cache_dir else files.cache_dir("lm")) / f"{key}.pt"
+    path = _cache_path(corpus, cfg, cache_dir)
     model = make_model(len(corpus.vocab), cfg)
     if cache and path.exists() and callback is None:
         blob = torch.load(path, weights_only=False)

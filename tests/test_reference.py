@@ -1,0 +1,71 @@
+"""The committed reference run (results/reference/) matches the plan in aniso.reference."""
+
+import json
+
+import numpy as np
+import pytest
+
+from aniso import reference
+
+
+def test_committed_lm_results_match_the_plan():
+    path = reference.results_dir() / "lm.json"
+    if not path.exists():
+        pytest.skip("no committed reference run yet (python -m aniso.reference lm)")
+    blob = json.loads(path.read_text(encoding="utf-8"))
+    assert blob["config_sha256"] == reference.plan_hash(), (
+        "results/reference/lm.json was produced by another configuration: "
+        "rerun `python -m aniso.reference lm`"
+    )
+    assert blob["plan"] == json.loads(json.dumps(reference.LM_PLAN))
+    plan = reference.LM_PLAN
+    keys = {(r["variant"], r["seed"]) for r in blob["runs"]}
+    assert len(keys) == len(blob["runs"])
+    assert keys <= {(n, s) for n in plan["variants"] for s in plan["seeds"]}
+    assert blob["complete"] == (len(keys) == len(plan["variants"]) * len(plan["seeds"]))
+    for r in blob["runs"]:
+        assert set(r["perplexity"]) == {str(s) for s in plan["eval_at"]} | {str(plan["steps"])}
+        assert all(np.isfinite(v) for v in r["perplexity"].values())
+
+
+def test_reference_results_are_small():
+    folder = reference.results_dir()
+    if not folder.exists():
+        pytest.skip("no committed reference run yet")
+    assert sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) <= 1_000_000
+
+
+def test_plan_hash_follows_the_configs(monkeypatch):
+    h = reference.plan_hash()
+    plan = json.loads(json.dumps(reference.LM_PLAN))
+    assert reference.plan_hash(plan) == h
+    plan["steps"] += 1
+    assert reference.plan_hash(plan) != h
+    from dataclasses import replace
+
+    from aniso import lm
+
+    quick = lm.PROFILES["quick"]
+    changed = {**quick, "config": replace(quick["config"], lr=1e-2)}
+    monkeypatch.setitem(lm.PROFILES, "quick", changed)
+    assert reference.plan_hash() != h  # a changed default of the quick profile changes the hash
+
+
+def test_summary_mean_and_sd():
+    blob = {
+        "plan": {"variants": {"a": {}, "b": {}}},
+        "runs": [
+            {"variant": "a", "seed": s, "perplexity": {"9": v}}
+            for s, v in enumerate([1.0, 2.0, 3.0])
+        ],
+    }
+    assert reference.summary(blob, ("perplexity", "9")) == {"a": (2.0, 1.0, 3)}
+
+
+def test_mean_sd_and_tie():
+    assert reference.mean_sd([1.0, 2.0, 3.0]) == "2.0 ± 1.0"
+    assert reference.mean_sd([0.5, 0.5, 0.5], 2) == "0.50 ± 0.00"
+    assert reference.mean_sd([200.62]) == "200.6 (1 seed)" and reference.mean_sd([]) == "–"
+    assert reference.mean_sd([1e-6, 3e-6], fmt=".1e") == "2.0e-06 ± 1.4e-06"
+    assert reference.tie([1.0, 2.0, 3.0], [2.5, 2.5, 2.6])  # 0.5 < sd 1.0
+    assert not reference.tie([1.0, 1.1, 1.2], [2.0, 2.1, 2.2])  # 1.0 > sd 0.1
