@@ -5,6 +5,17 @@ from pathlib import Path
 
 import pytest
 
+# 36 distinct short sentences for the tests of training, probes and losses
+SENTENCES = [
+    f"sentence number {i} is about {w} and {v}"
+    for i, (w, v) in enumerate(
+        zip(
+            ["cats", "dogs", "rain", "music", "trains", "bread"] * 6,
+            ["tea", "snow", "maps", "glass", "wind", "boats"] * 6,
+        )
+    )
+]
+
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:

@@ -9,22 +9,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import SENTENCES
 from transformers import TrainerCallback
 
 from aniso import contrastive as C
 from aniso.data import STSData
 from aniso.evaluation import DevProbe
 from aniso.threads import free_cores
-
-SENTENCES = [
-    f"sentence number {i} is about {w} and {v}"
-    for i, (w, v) in enumerate(
-        zip(
-            ["cats", "dogs", "rain", "music", "trains", "bread"] * 6,
-            ["tea", "snow", "maps", "glass", "wind", "boats"] * 6,
-        )
-    )
-]
 
 
 @pytest.fixture(scope="module", autouse=True)

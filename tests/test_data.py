@@ -523,8 +523,9 @@ def test_wiki1m_full_download_is_checked_and_cached(data_dir, tmp_path, monkeypa
     """The paper profile's wiki1m-full through the same code, from a local HTTP server: the file
     is checked (its head's sha256, its line count), installed under its name and then read from
     the data directory without a second download."""
-    monkeypatch.setattr(D, "WIKI1M_URL", server.serve_url("/wiki1m_for_simcse.txt",
-                                                          _wiki1m(data_dir)))
+    monkeypatch.setattr(
+        D, "WIKI1M_URL", server.serve_url("/wiki1m_for_simcse.txt", _wiki1m(data_dir))
+    )
     head = D.load_sentences("wiki1m", 20, data_dir)
     assert D.training_sentences("wiki1m-full", 20, tmp_path) == head
     installed = tmp_path / D.WIKI1M_FILE

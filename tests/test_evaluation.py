@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import SENTENCES
 from scipy.stats import spearmanr
 
 from aniso import cli, data, metrics
@@ -197,17 +198,6 @@ def test_cli_json(capsys, data_dir, tmp_path, monkeypatch):
         "alignment",
         "uniformity",
     }
-
-
-SENTENCES = [
-    f"sentence number {i} is about {w} and {v}"
-    for i, (w, v) in enumerate(
-        zip(
-            ["cats", "dogs", "rain", "music", "trains", "bread"] * 6,
-            ["tea", "snow", "maps", "glass", "wind", "boats"] * 6,
-        )
-    )
-]
 
 
 # ------------------------------------------------------------- several encoders, the plane

@@ -6,19 +6,10 @@ import math
 
 import pytest
 import torch
+from conftest import SENTENCES
 
 from aniso import losses as L
 from aniso import metrics
-
-SENTENCES = [
-    f"sentence number {i} is about {w} and {v}"
-    for i, (w, v) in enumerate(
-        zip(
-            ["cats", "dogs", "rain", "music", "trains", "bread"] * 6,
-            ["tea", "snow", "maps", "glass", "wind", "boats"] * 6,
-        )
-    )
-]
 
 
 def _st_model(folder, pooling="cls"):

@@ -1,6 +1,5 @@
 """Tests of aniso.metrics: known answers, reference implementations, bad input."""
 
-
 import numpy as np
 import pytest
 import torch

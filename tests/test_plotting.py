@@ -1,4 +1,5 @@
 """The book's one theme and its shared figures (aniso.plotting)."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -18,8 +19,10 @@ def test_set_style_applies_the_book_sizes():
 
 def test_cosine_histograms_one_panel_per_model_with_the_book_colour():
     rng = np.random.default_rng(0)
-    groups = {"mini-bert": (rng.uniform(0.8, 1, 50), rng.uniform(0.9, 1, 20)),
-              "glove": (rng.uniform(0, 1, 50), rng.uniform(0.5, 1, 20))}
+    groups = {
+        "mini-bert": (rng.uniform(0.8, 1, 50), rng.uniform(0.9, 1, 20)),
+        "glove": (rng.uniform(0, 1, 50), rng.uniform(0.5, 1, 20)),
+    }
     fig = plotting.cosine_histograms(groups, bins=10)
     axes = fig.axes
     assert [ax.get_title() for ax in axes] == ["mini-bert", "glove"]

@@ -16,8 +16,10 @@ def test_cleaners():
     assert list(
         corpus._wikitext(" = Title = \n Homarus gammarus , known as the 5 @-@ 6 kg lobster . \n")
     ) == ["Homarus gammarus, known as the 5-6 kg lobster."]
-    line = ("00005930 03 n 01 dwarf 0 001 @ 00004475 n 0000 | "
-            "a plant or animal that is atypically small  ")
+    line = (
+        "00005930 03 n 01 dwarf 0 001 @ 00004475 n 0000 | "
+        "a plant or animal that is atypically small  "
+    )
     assert list(corpus._wordnet(line)) == ["dwarf: a plant or animal that is atypically small"]
     assert list(corpus._paragraphs("one two three\nfour five\n\nshort\n")) == [
         "one two three four five"

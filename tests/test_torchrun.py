@@ -22,8 +22,7 @@ COMMON = ["--profile", "paper", "--positive", "no_dropout", "--max-steps", "4"]
 
 
 def _run(args, env, tmp_path):
-    proc = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=900)
+    proc = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     return proc
 
@@ -35,15 +34,30 @@ def _losses(run_dir: Path) -> np.ndarray:
 
 
 def test_two_processes_give_the_single_process_loss_and_resume(tmp_path, data_dir):
-    env = {**os.environ, "ANISO_SMOKE": "1", "ANISO_DATA_DIR": str(data_dir),
-           "ANISO_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "ANISO_SMOKE": "1",
+        "ANISO_DATA_DIR": str(data_dir),
+        "ANISO_CACHE_DIR": str(tmp_path / "cache"),
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
     module = ["-m", "aniso.contrastive", *COMMON]
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                "--nproc_per_node", "2", *module, "--batch-size", "64"]
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        *module,
+        "--batch-size",
+        "64",
+    ]
     single, multi = tmp_path / "single", tmp_path / "multi"
-    _run([sys.executable, *module, "--batch-size", "128", "--output-dir", str(single)], env,
-         tmp_path)
+    _run(
+        [sys.executable, *module, "--batch-size", "128", "--output-dir", str(single)], env, tmp_path
+    )
 
     # interrupted after 2 of 4 steps: a checkpoint (with both processes' RNG states), no result
     _run([*torchrun, "--output-dir", str(multi), "--interrupt-at", "2"], env, tmp_path)
