@@ -53,15 +53,15 @@ def _one_by_one(enc, sentence):
 
 def test_poolings_match_unbatched_reference(tiny_bert_dir, cache_dir):
     enc = load_encoder(str(tiny_bert_dir))
-    for pooling in ("cls", "mean", "first_last_avg", "first_last_avg_flow", "layers"):
+    for pooling in ("cls", "mean", "emb_last_avg", "layer1_last_avg", "layers"):
         emb = enc.encode(SENTS, pooling=pooling, batch_size=2)
         for k, s in enumerate(SENTS):
             hs = _one_by_one(enc, s)
             ref = {
                 "cls": hs[-1][0, 0],
                 "mean": hs[-1][0].mean(0),
-                "first_last_avg": ((hs[0][0] + hs[-1][0]) / 2).mean(0),
-                "first_last_avg_flow": ((hs[1][0] + hs[-1][0]) / 2).mean(0),
+                "emb_last_avg": ((hs[0][0] + hs[-1][0]) / 2).mean(0),
+                "layer1_last_avg": ((hs[1][0] + hs[-1][0]) / 2).mean(0),
                 "layers": torch.stack([h[0].mean(0) for h in hs]),
             }[pooling]
             np.testing.assert_allclose(emb[k], ref.numpy(), rtol=1e-4, atol=1e-5)
@@ -101,7 +101,7 @@ def test_cache_is_used_and_atomic(tiny_bert_dir, cache_dir, monkeypatch):
     enc = load_encoder(str(tiny_bert_dir))
     first = enc.encode(SENTS, pooling="cls")
     assert not list(cache_dir.glob("*.tmp"))
-    assert len(list(cache_dir.glob("*.npy"))) == 4  # cls, mean, first_last_avg(_flow) in one pass
+    assert len(list(cache_dir.glob("*.npy"))) == 4  # cls, mean, emb_last_avg(_flow) in one pass
     monkeypatch.setattr(
         TransformerEncoder, "_encode_many", lambda *a: pytest.fail("cache not used")
     )
@@ -157,6 +157,12 @@ def test_unknown_pooling(tiny_bert_dir):
         load_encoder(str(tiny_bert_dir)).encode(["a"], pooling="max")
     with pytest.raises(EncoderError, match="unknown pooling 'cls'"):
         load_encoder("glove").encode(["a"], pooling="cls")
+
+
+@pytest.mark.parametrize("old", ["first_last_avg", "first_last_avg_flow"])
+def test_renamed_pooling_names_the_new_ones(tiny_bert_dir, old):
+    with pytest.raises(EncoderError, match=f"{old}' was renamed.*layer1_last_avg"):
+        load_encoder(str(tiny_bert_dir)).encode(["a"], pooling=old)
 
 
 def test_bad_batch_size(tiny_bert_dir):

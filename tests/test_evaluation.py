@@ -158,7 +158,9 @@ def _run_cli(args, capsys):
     "args, msg",
     [
         (["--model", "glove", "--tasks", "sts99"], "unknown task"),
-        (["--model", "glove", "--pooling", "max"], "invalid choice: 'max'"),
+        (["--model", "glove", "--pooling", "max"], "unknown --pooling 'max'"),
+        (["--model", "glove", "--pooling", "first_last_avg"], "use emb_last_avg"),
+        (["--model", "glove", "--pooling", "first_last_avg"], "or layer1_last_avg"),
         (["--model", "no such model!"], "unknown model"),
         (["--model", "glove", "--pooling", "cls"], "does not apply"),
         (["--model", "glove", "--data-dir", "/nonexistent/folder"], "ANISO_DATA_DIR"),
@@ -210,7 +212,7 @@ def test_evaluate_many_equals_evaluate_sts_and_shares_its_cache(
     enc = TransformerEncoder.from_path(str(tiny_bert), "tiny")
     many = E.evaluate_many(enc, ["stsb"], ("cls", "mean"), data_dir=data_dir)
     n_files = len(list(tmp_path.glob("*.npy")))
-    assert n_files == 4  # every cheap pooling (cls, mean, first_last_avg*) from the one pass
+    assert n_files == 4  # every cheap pooling (cls, mean, emb_last_avg*) from the one pass
     for p in ("cls", "mean"):
         assert (
             many[p]["stsb"]["all"]

@@ -3,9 +3,9 @@
 Introduced in chapter "The problem". Examples::
 
     aniso-eval --model all-MiniLM-L6-v2 --pooling mean --tasks stsb,sickr
-    aniso-eval --model mini-bert --pooling first_last_avg --tasks all --isotropy
+    aniso-eval --model mini-bert --pooling emb_last_avg --tasks all --isotropy
     aniso-eval --model glove --tasks stsb --json
-    aniso-eval --model mini-bert --pooling first_last_avg --tasks all --postprocess whiten
+    aniso-eval --model mini-bert --pooling emb_last_avg --tasks all --postprocess whiten
 
 ``--postprocess`` (chapter "BERT-flow and its rivals") fits centering,
 all-but-the-top, whitening (``whiten``, or ``whiten-k`` with ``--whiten-k K``)
@@ -27,7 +27,7 @@ import sys
 
 from . import data as data_mod
 from .datadir import DataError, resolve_data_dir
-from .encoders import POOLINGS, EncoderError, load_encoder
+from .encoders import POOLINGS, RENAMED_POOLINGS, EncoderError, load_encoder
 from .evaluation import evaluate_sts, parse_tasks, results_table
 from .postprocess import fit_on_sentences, make_postprocessor, target_sentences
 
@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         "or a Hugging Face hub id",
     )
     ap.add_argument(
-        "--pooling", default="mean", choices=POOLINGS, help="sentence pooling (default: mean)"
+        "--pooling",
+        default="mean",
+        help=f"sentence pooling, one of {', '.join(POOLINGS)} (default: mean)",
     )
     ap.add_argument(
         "--tasks",
@@ -103,6 +105,13 @@ def isotropy_on_stsb(encoder, pooling: str, data_dir=None, transform=None) -> di
 def main(argv=None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
+    if args.pooling in RENAMED_POOLINGS:
+        ap.error(
+            f"--pooling {args.pooling} was renamed because 'first' was ambiguous; "
+            f"use {RENAMED_POOLINGS[args.pooling]}"
+        )
+    if args.pooling not in POOLINGS:
+        ap.error(f"unknown --pooling {args.pooling!r}; choose one of {', '.join(POOLINGS)}")
     if args.batch_size < 1:
         ap.error("--batch-size must be a positive integer")
     if args.whiten_k is not None and args.postprocess != "whiten-k":
@@ -202,8 +211,9 @@ def simcse(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m aniso.contrastive", description=simcse.__doc__)
     p.add_argument("--profile", choices=["quick", "paper"], default="quick")
     p.add_argument("--model", help="override the profile's model (short name, folder or hub id)")
-    p.add_argument("--sentences",
-                   help="override the sentence source (wiki1m, enwiki, wiki1m-full, a file)")
+    p.add_argument(
+        "--sentences", help="override the sentence source (wiki1m, enwiki, wiki1m-full, a file)"
+    )
     p.add_argument("--n-sentences", type=int)
     p.add_argument("--batch-size", type=int, help="per process (the global batch is N times it)")
     p.add_argument("--max-steps", type=int)
@@ -212,13 +222,25 @@ def simcse(argv=None) -> None:
     p.add_argument("--supervised", choices=["sick"])
     p.add_argument("--output-dir", help="run folder (default: the cache, keyed by the config)")
     p.add_argument("--force", action="store_true", help="retrain even if a finished run is cached")
-    p.add_argument("--interrupt-at", type=int, metavar="STEP",
-                   help="stop after STEP steps, keeping a checkpoint to resume from")
+    p.add_argument(
+        "--interrupt-at",
+        type=int,
+        metavar="STEP",
+        help="stop after STEP steps, keeping a checkpoint to resume from",
+    )
     a = p.parse_args(argv)
     config = C.paper_config() if a.profile == "paper" else C.quick_config()
-    given = dict(model=a.model, sentences=a.sentences, n_sentences=a.n_sentences,
-                 batch_size=a.batch_size, max_steps=a.max_steps, positive=a.positive,
-                 objective=a.objective, supervised=a.supervised, output_dir=a.output_dir)
+    given = dict(
+        model=a.model,
+        sentences=a.sentences,
+        n_sentences=a.n_sentences,
+        batch_size=a.batch_size,
+        max_steps=a.max_steps,
+        positive=a.positive,
+        objective=a.objective,
+        supervised=a.supervised,
+        output_dir=a.output_dir,
+    )
     changes = {k: v for k, v in given.items() if v is not None}
     stop = [C._StopAfter(a.interrupt_at, interrupt=True)] if a.interrupt_at else []
     run = C.train_simcse(config.replace(**changes), force=a.force, progress=True, callbacks=stop)

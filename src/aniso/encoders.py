@@ -7,11 +7,13 @@ by every later chapter.
   ``glove``, ``mini-bert``), a local Hugging Face folder, or a hub id (which
   fails fast and clearly when the hub cannot be reached).
 * :func:`pool` turns a transformer's hidden states into sentence vectors:
-  ``cls``, ``mean`` (attention-masked), ``first_last_avg`` (the static
-  embedding layer and the last layer, as the SimCSE README describes it),
-  ``first_last_avg_flow`` (BERT-flow's code: the first *transformer* layer and
-  the last), and ``layers`` (the masked mean of every layer, for per-layer
-  analysis; shape ``(n, n_layers + 1, d)``).
+  ``cls``, ``mean`` (attention-masked), ``emb_last_avg`` (the average of the
+  embedding-layer output and the last layer: the pooling behind SimCSE's
+  paper tables, which its authors later called a mistake),
+  ``layer1_last_avg`` (the first *Transformer* layer and the last: the code
+  of BERT-flow and BERT-whitening, and SimCSE's corrected code), and
+  ``layers`` (the masked mean of every layer, for per-layer analysis; shape
+  ``(n, n_layers + 1, d)``).
 * :meth:`Encoder.encode` sorts sentences by length, batches them, shows a
   progress bar, and caches the result on disk (keyed by the model's weights,
   the pooling and the sentences; written atomically).
@@ -33,13 +35,20 @@ import numpy as np
 from . import files, smoke
 from .devices import default_device
 
-POOLINGS = ("cls", "mean", "first_last_avg", "first_last_avg_flow", "layers")
+POOLINGS = ("cls", "mean", "emb_last_avg", "layer1_last_avg", "layers")
 CHEAP_POOLINGS = (
     "cls",
     "mean",
-    "first_last_avg",
-    "first_last_avg_flow",
+    "emb_last_avg",
+    "layer1_last_avg",
 )  # one forward pass gives all
+# The book's first name for both averages was ambiguous ("first" layer of what?); asking
+# for it fails and names the two poolings it could have meant (chapter "BERT-flow").
+RENAMED_POOLINGS = {
+    "first_last_avg": "emb_last_avg (embedding output + last layer, as in SimCSE's tables) or "
+    "layer1_last_avg (first Transformer layer + last, as in BERT-flow's and BERT-whitening's code)",
+    "first_last_avg_flow": "layer1_last_avg (first Transformer layer + last layer)",
+}
 HUB_NAMES = {"bert-base-uncased": "google-bert/bert-base-uncased"}
 
 
@@ -118,10 +127,11 @@ class Encoder:
         """Encode sentences into one vector each (cached on disk). Chapter "The problem".
 
         A transformer's forward pass gives every cheap pooling at once, so the
-        companions of ``pooling`` (``cls``, ``mean``, ``first_last_avg*``) are
+        companions of ``pooling`` (``cls``, ``mean``, ``emb_last_avg*``) are
         cached in the same pass and a later call for them is free.
         """
         sentences = validate_sentences(sentences)
+        check_renamed(pooling)
         if pooling not in self.poolings:
             raise EncoderError(
                 f"unknown pooling {pooling!r} for {self.name}; choose one of {list(self.poolings)}"
@@ -161,12 +171,24 @@ class Encoder:
         return f"{type(self).__name__}({self.name!r})"
 
 
+def check_renamed(pooling: str) -> None:
+    """Fail with the new names when an old, ambiguous pooling name is asked for.
+
+    Chapter "BERT-flow and whitening" (the pooling section).
+    """
+    if pooling in RENAMED_POOLINGS:
+        raise EncoderError(
+            f"the pooling {pooling!r} was renamed because 'first' was ambiguous; "
+            f"use {RENAMED_POOLINGS[pooling]}"
+        )
+
+
 def pool(last_hidden, hidden_states, attention_mask, pooling: str):
     """Pool token states into sentence vectors (torch tensors in, torch tensor out).
 
     ``hidden_states`` is the tuple of every layer's output, the embedding
     layer first (``output_hidden_states=True``); it is only needed for the
-    ``first_last_avg*`` and ``layers`` poolings. Chapter "The problem".
+    ``emb_last_avg*`` and ``layers`` poolings. Chapter "The problem".
     """
     mask = attention_mask.unsqueeze(-1).to(last_hidden.dtype)
     denom = mask.sum(1).clamp(min=1.0)
@@ -178,14 +200,15 @@ def pool(last_hidden, hidden_states, attention_mask, pooling: str):
         return last_hidden[:, 0]
     if pooling == "mean":
         return masked_mean(last_hidden)
-    if pooling == "first_last_avg":
+    if pooling == "emb_last_avg":
         return masked_mean((hidden_states[0] + hidden_states[-1]) / 2)
-    if pooling == "first_last_avg_flow":
+    if pooling == "layer1_last_avg":
         return masked_mean((hidden_states[1] + hidden_states[-1]) / 2)
     if pooling == "layers":
         import torch
 
         return torch.stack([masked_mean(h) for h in hidden_states], dim=1)
+    check_renamed(pooling)
     raise EncoderError(f"unknown pooling {pooling!r}; choose one of {list(POOLINGS)}")
 
 
@@ -252,7 +275,7 @@ class TransformerEncoder(Encoder):
         was_training = self.model.training
         self.model.eval()
         device = next(self.model.parameters()).device
-        need_all = any(p in ("first_last_avg", "first_last_avg_flow", "layers") for p in poolings)
+        need_all = any(p in ("emb_last_avg", "layer1_last_avg", "layers") for p in poolings)
         starts = range(0, len(order), batch_size)
         label = ", ".join(poolings)
         with torch.inference_mode():

@@ -294,7 +294,7 @@ def pretext_stats(
 
 
 # ------------------------------------------------------------- one pass, several poolings
-def encode_many(encoder, sentences, poolings=("cls", "mean", "first_last_avg")) -> dict:
+def encode_many(encoder, sentences, poolings=("cls", "mean", "emb_last_avg")) -> dict:
     """``{pooling: (n, d) array}``, cached (chapter "SimCSE").
 
     The encoders of :mod:`aniso.encoders` compute every cheap pooling in one
@@ -308,7 +308,7 @@ def encode_many(encoder, sentences, poolings=("cls", "mean", "first_last_avg")) 
 def evaluate_many(
     encoder,
     tasks=data_mod.TASKS,
-    poolings=("cls", "mean", "first_last_avg"),
+    poolings=("cls", "mean", "emb_last_avg"),
     transforms: dict | None = None,
     data_dir=None,
 ) -> dict:
@@ -320,7 +320,7 @@ def evaluate_many(
     and cached under the keys :func:`aniso.evaluation.evaluate_sts` uses, so
     both give the same numbers and share the cache. Labels are the poolings;
     ``transforms`` adds ``{label: (pooling, fitted post-processor)}`` rows,
-    e.g. a whitening applied to ``first_last_avg``.
+    e.g. a whitening applied to ``emb_last_avg``.
     """
     from .threads import free_threads
 
@@ -350,7 +350,7 @@ def book_plane(profile: str = "quick", n_wiki: int | None = 5000, data_dir=None)
     Returns ``(points, trajectories, posts)``: ``points`` maps a model to its
     ``{"spearman", "alignment", "uniformity"}`` on STS-B dev (:class:`DevProbe`):
     the base model's three poolings, whitening and the flow fitted on
-    ``n_wiki`` wiki1m sentences (``first_last_avg``), all-MiniLM-L6-v2 and
+    ``n_wiki`` wiki1m sentences (``emb_last_avg``), all-MiniLM-L6-v2 and
     averaged GloVe; ``trajectories`` maps each run of
     :func:`aniso.contrastive.book_configs` to
     its dev records (:func:`aniso.contrastive.train_simcse`; trained if not cached); ``posts``
@@ -367,17 +367,17 @@ def book_plane(profile: str = "quick", n_wiki: int | None = 5000, data_dir=None)
     wiki = data_mod.load_sentences("wiki1m", n_wiki, data_dir)
     posts = {
         "whitening": fit_on_sentences(
-            Whitening(), base, wiki, "first_last_avg", show_progress=False
+            Whitening(), base, wiki, "emb_last_avg", show_progress=False
         ),
         "flow": fit_on_sentences(
-            Flow(show_progress=False), base, wiki, "first_last_avg", show_progress=False
+            Flow(show_progress=False), base, wiki, "emb_last_avg", show_progress=False
         ),
     }
     points = {
-        f"{label} ({p})": probe.measure_encoder(base, p) for p in ("cls", "mean", "first_last_avg")
+        f"{label} ({p})": probe.measure_encoder(base, p) for p in ("cls", "mean", "emb_last_avg")
     }
     for name, post in posts.items():
-        points[f"{label} + {name} (wiki)"] = probe.measure_encoder(base, "first_last_avg", post)
+        points[f"{label} + {name} (wiki)"] = probe.measure_encoder(base, "emb_last_avg", post)
     points["all-MiniLM-L6-v2 (mean)"] = probe.measure_encoder("all-MiniLM-L6-v2", "mean")
     points["averaged GloVe"] = probe.measure_encoder("glove", "mean")
     trajectories = {

@@ -22,7 +22,7 @@ COLORS = {
     # the alignment-uniformity plane (chapters 5 and 6, :func:`plane_figure`)
     "mini-bert (cls)": "#d62728",
     "mini-bert (mean)": "#ff9896",
-    "mini-bert (first_last_avg)": "#e377c2",
+    "mini-bert (emb_last_avg)": "#e377c2",
     "mini-bert + whitening (wiki)": "#2ca02c",
     "mini-bert + flow (wiki)": "#9467bd",
     "all-MiniLM-L6-v2 (mean)": "#1f77b4",
