@@ -243,3 +243,26 @@ def test_dev_probe_and_pretext_stats(tiny_bert):
     assert same["top1"] == 1.0 and same["alignment"] == pytest.approx(0, abs=1e-10)
     noisy = E.pretext_stats(enc, SENTENCES[:16], batch_size=8)
     assert noisy["alignment"] > 0 and 0 <= noisy["top1"] <= 1
+
+
+def test_best_raw_pooling_is_the_dev_argmax(tiny_bert, data_dir, tmp_path, monkeypatch):
+    """The book's one definition of "best raw pooling": argmax of STS-B dev Spearman, checked
+    against scipy on cosines computed here."""
+    from scipy.stats import spearmanr
+
+    from aniso.encoders import load_encoder
+    from aniso.evaluation import RAW_POOLINGS, best_raw_pooling
+
+    monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path))
+    best, dev = best_raw_pooling(str(tiny_bert), data_dir=data_dir)
+    assert list(dev) == list(RAW_POOLINGS)
+    d = data.load_task("stsb-dev", data_dir=data_dir)
+    enc = load_encoder(str(tiny_bert))
+    for p in RAW_POOLINGS:
+        a = enc.encode(d.sentences1, pooling=p).astype(np.float64)
+        b = enc.encode(d.sentences2, pooling=p).astype(np.float64)
+        cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        assert dev[p] == pytest.approx(100 * spearmanr(cos, d.scores).statistic, abs=1e-6)
+    assert best == max(dev, key=dev.get)
+    best, dev = best_raw_pooling("glove", data_dir=data_dir)  # GloVe has only "mean"
+    assert best == "mean" and list(dev) == ["mean"]

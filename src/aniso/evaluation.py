@@ -226,6 +226,26 @@ class DevProbe:
         return self.measure(transform(emb) if transform is not None else emb)
 
 
+RAW_POOLINGS = ("cls", "mean", "emb_last_avg", "layer1_last_avg")
+
+
+def best_raw_pooling(encoder, data_dir=None) -> tuple[str, dict]:
+    """The book's one definition of "the best raw pooling" of an encoder (chapter "BERT-flow").
+
+    The pooling of :data:`RAW_POOLINGS` with the highest Spearman on the STS-B
+    *development* set: chosen on dev so that no test set takes part in the
+    choice, and the same choice in every chapter. Returns ``(pooling,
+    {pooling: dev Spearman x100})``; ties go to the first in :data:`RAW_POOLINGS`.
+    """
+    probe = DevProbe("stsb-dev", data_dir=data_dir)
+    enc = load_encoder(encoder)
+    usable = [p for p in RAW_POOLINGS if p in enc.poolings]
+    if not usable:
+        raise ValueError(f"{enc.name} has none of the raw poolings {list(RAW_POOLINGS)}")
+    dev = {p: probe.measure_encoder(enc, p)["spearman"] for p in usable}
+    return max(dev, key=lambda p: (dev[p], -usable.index(p))), dev
+
+
 def pretext_stats(
     encoder,
     sentences,
