@@ -80,8 +80,18 @@ def test_ledger_rows_are_checked_glued_and_read_back(chapter, tmp_path):
             "ours": "47.6",
             "verdict": "partly",
             "note": "",
+            "experiment": "",
         }
     ]
+
+
+def test_a_contradicted_row_names_its_experiment(chapter):
+    with pytest.raises(ValueError, match="name the experiment"):
+        book.ledger_row("rare words are far apart", "Obs. 2", "far", "near", "contradicted", True)
+    row = book.ledger_row(
+        "rare words are far apart", "Obs. 2", "far", "near", "contradicted", True, experiment="x"
+    )
+    assert row.experiment == "x"
 
 
 def test_a_smoke_run_prints_unsupported_claims(monkeypatch, capsys):

@@ -487,6 +487,7 @@ ROWS = [
         "ours": "+0.3",
         "verdict": "contradicted",
         "note": "a 2-layer LM,\nfive epochs",
+        "experiment": "cosreg-test",
     },
 ]
 
@@ -519,7 +520,7 @@ def test_ledger_page_has_one_narrow_table_per_chapter_with_a_link():
     assert all(line.count(" | ") == 4 for line in table), "five columns, no stray column break"
     assert "the cosine regularizer \\| lowers perplexity (1)" in page
     assert "- (1) a 2-layer LM, five epochs" in page  # the note, below its table, on one line
-    assert "| **contradicted** |" in page
+    assert "| **contradicted** ({ref}`the test <cosreg-test>`) |" in page
 
 
 def test_ledger_chapters_without_rows_fail_the_build(tmp_path, monkeypatch, capsys):
@@ -546,6 +547,9 @@ def test_ledger_chapters_without_rows_fail_the_build(tmp_path, monkeypatch, caps
     assert "### 1. Gao et al. 2019" in (stage / pages.LEDGER_PAGE).read_text()
     bad = [dict(ROWS[0], verdict="almost")]
     assert "verdict 'almost'" in pages.ledger_problems({"notebooks/01.ipynb": bad}, [])[0]
+    untested = [dict(ROWS[1], experiment="")]
+    problems = pages.ledger_problems({"notebooks/01.ipynb": untested}, [])
+    assert problems and "names no experiment" in problems[0]
 
 
 def test_ledger_chapters_are_in_the_toc_and_the_page_includes_the_generated_table():

@@ -169,6 +169,12 @@ def ledger_problems(rows: dict[str, list[dict]], required: list[str]) -> list[st
             for r in chapter_rows
             if r.get("verdict") not in VERDICTS
         ]
+        problems += [
+            f"{nb}: {r.get('claim')!r} is contradicted but names no experiment that tests an "
+            "explanation (ledger_row(..., experiment=label))"
+            for r in chapter_rows
+            if r.get("verdict") == "contradicted" and not r.get("experiment")
+        ]
     return problems
 
 
@@ -206,9 +212,12 @@ def ledger_page(rows: dict[str, list[dict]], profile: str = "quick") -> str:
             if r.get("note"):
                 notes.append(r["note"])
                 claim += f" ({len(notes)})"
+            verdict = f"**{_cell(r['verdict'])}**"
+            if r.get("experiment"):
+                verdict += f" ({{ref}}`the test <{r['experiment']}>`)"
             out.append(
                 f"| {claim} | {_cell(r['where'])} | {_cell(r['paper'])} | "
-                f"{_cell(r['ours'])} | **{_cell(r['verdict'])}** |"
+                f"{_cell(r['ours'])} | {verdict} |"
             )
         out.append("")
         out += [f"- ({i}) {_cell(note)}" for i, note in enumerate(notes, 1)]

@@ -43,6 +43,7 @@ class LedgerRow:
     ours: str
     verdict: str
     note: str = ""
+    experiment: str = ""  # MyST label of the experiment that tests an explanation
 
 
 @dataclass
@@ -150,18 +151,33 @@ def claim(text: str, holds) -> None:
 
 
 def ledger_row(
-    claim_text: str, where: str, paper: str, ours: str, verdict: str, holds, note: str = ""
+    claim_text: str,
+    where: str,
+    paper: str,
+    ours: str,
+    verdict: str,
+    holds,
+    note: str = "",
+    experiment: str = "",
 ) -> LedgerRow:
     """Record one row of the chapter's "What reproduces" table, guarded like :func:`claim`.
 
     ``paper`` and ``ours`` are the two numbers as text (ours formatted from a computed
     value); ``verdict`` is one of :data:`VERDICTS`, written by the author, and ``holds``
-    is the check that the numbers support it. Chapter "The problem".
+    is the check that the numbers support it. ``experiment`` is the MyST label (``(name)=``
+    above a section of the chapter) of the experiment that tests an explanation; a
+    "contradicted" row must have one, and the book's ledger page links to it. Chapter "The
+    problem".
     """
     if verdict not in VERDICTS:
         raise ValueError(f"verdict {verdict!r}: expected one of {VERDICTS}")
+    if verdict == "contradicted" and not experiment:
+        raise ValueError(
+            f"{claim_text!r} is contradicted: name the experiment that tests an explanation "
+            "(experiment='<MyST label of its section>')"
+        )
     claim(f"{claim_text}: {verdict}", holds)
-    row = LedgerRow(_chapter().name, claim_text, where, paper, ours, verdict, note)
+    row = LedgerRow(_chapter().name, claim_text, where, paper, ours, verdict, note, experiment)
     _chapter().rows.append(row)
     return row
 
