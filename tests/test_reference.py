@@ -24,6 +24,7 @@ def test_committed_lm_results_match_the_plan():
     assert keys <= {(n, s) for n in plan["variants"] for s in plan["seeds"]}
     assert blob["complete"] == (len(keys) == len(plan["variants"]) * len(plan["seeds"]))
     for r in blob["runs"]:
+        assert r["config_sha256"] == reference.run_hash(r["variant"]), r["variant"]
         assert set(r["perplexity"]) == {str(s) for s in plan["eval_at"]} | {str(plan["steps"])}
         assert all(np.isfinite(v) for v in r["perplexity"].values())
 
@@ -49,6 +50,16 @@ def test_plan_hash_follows_the_configs(monkeypatch):
     changed = {**quick, "config": replace(quick["config"], lr=1e-2)}
     monkeypatch.setitem(lm.PROFILES, "quick", changed)
     assert reference.plan_hash() != h  # a changed default of the quick profile changes the hash
+
+
+def test_run_hash_depends_on_the_variant_only():
+    plan = json.loads(json.dumps(reference.LM_PLAN))
+    h = reference.run_hash("MLE (tied)", plan)
+    plan["variants"]["extra"] = {"lr": 1e-2}  # adding a variant keeps the others' runs
+    assert reference.run_hash("MLE (tied)", plan) == h
+    assert reference.run_hash("extra", plan) != h
+    plan["steps"] += 1  # a shared setting changes every run
+    assert reference.run_hash("MLE (tied)", plan) != h
 
 
 def test_summary_mean_and_sd():

@@ -14,9 +14,10 @@ at a time on two cores)::
     python -m aniso.reference lm [--workers 2] [--out src/aniso/results/reference]
 
 The file records the SHA-256 of the plan (:func:`plan_hash`: every resolved training
-configuration, the corpus and what is measured); the test suite checks that the
-committed file matches the plan in this module. An interrupted run resumes: runs whose
-results are already in the file (with the same hash) are skipped.
+configuration, the corpus and what is measured), and each run the SHA-256 of its own
+configuration (:func:`run_hash`); the test suite checks that the committed file matches
+the plan in this module. An interrupted or extended run resumes: runs whose results are
+already in the file with the same run hash are skipped.
 """
 
 from __future__ import annotations
@@ -49,6 +50,26 @@ LM_PLAN = {
         "SC polynomial": {"reg": "spectrum", "prior": "polynomial"},
         "untied": {"tied": False},
         "SC exponential, λs=0": {"reg": "spectrum", "prior": "exponential", "lambda_sv": 0.0},
+        # chapter 2's sweeps of the paper's grid {0.1, 1, 10, 100}: the polynomial prior's
+        # λp from the prior initialisation, and λe from the SVD initialisation (can the
+        # penalty alone bring the spectrum to the prior when it has 1000 steps?)
+        **{
+            f"SC polynomial, λs={lam:g}": {
+                "reg": "spectrum",
+                "prior": "polynomial",
+                "lambda_sv": lam,
+            }
+            for lam in (0.0, 0.1, 10.0, 100.0)
+        },
+        **{
+            f"SVD init, λs={lam:g}": {
+                "reg": "spectrum",
+                "prior": "exponential",
+                "sigma_init": "svd",
+                "lambda_sv": lam,
+            }
+            for lam in (0.0, 0.1, 1.0, 10.0, 100.0)
+        },
     },
 }
 
@@ -81,6 +102,20 @@ def plan_hash(plan: dict = LM_PLAN) -> str:
         "version": VERSION,
         "plan": plan,
         "configs": {k: asdict(c) for k, c in lm_configs(plan).items()},
+    }
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+
+def run_hash(name: str, plan: dict = LM_PLAN) -> str:
+    """SHA-256 of what one variant's runs depend on: the plan without the other variants, and
+    the variant's resolved TrainConfig. A run is reused on resume when this matches, so adding
+    a variant to the plan only trains the new one."""
+    shared = {k: v for k, v in plan.items() if k != "variants"}
+    blob = {
+        "version": VERSION,
+        "plan": shared,
+        "variant": name,
+        "config": asdict(lm_configs(plan)[name]),
     }
     return hashlib.sha256(json.dumps(blob, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
 
@@ -229,10 +264,12 @@ def run_lm(out_dir=None, workers: int = 1, plan: dict = LM_PLAN) -> dict:
     path, log = out / "lm.json", out / "lm.log"
     digest = plan_hash(plan)
     blob = {"config_sha256": digest, "plan": plan, "complete": False, "runs": []}
-    if path.exists():
+    hashes = {name: run_hash(name, plan) for name in plan["variants"]}
+    if path.exists():  # resume: keep every run whose own configuration has not changed
         old = json.loads(path.read_text(encoding="utf-8"))
-        if old.get("config_sha256") == digest:
-            blob["runs"] = old["runs"]
+        blob["runs"] = [
+            r for r in old["runs"] if r.get("config_sha256") == hashes.get(r["variant"])
+        ]
     done = {(r["variant"], r["seed"]) for r in blob["runs"]}
     todo = [(n, s, plan) for s in plan["seeds"] for n in plan["variants"] if (n, s) not in done]
     blob["environment"] = {
@@ -243,6 +280,7 @@ def run_lm(out_dir=None, workers: int = 1, plan: dict = LM_PLAN) -> dict:
     }
 
     def record(row):
+        row["config_sha256"] = hashes[row["variant"]]
         blob["runs"].append(row)
         with log.open("a", encoding="utf-8") as f:
             f.write(
