@@ -442,7 +442,7 @@ def target_sentences(task: str, data_dir=None) -> list[str]:
     return list(dict.fromkeys(sentences))
 
 
-def fit_on_sentences(post: PostProcessor, encoder, sentences, pooling: str = "first_last_avg",
+def fit_on_sentences(post: PostProcessor, encoder, sentences, pooling: str = "emb_last_avg",
                      batch_size: int = 64, show_progress: bool | None = None) -> PostProcessor:
     """Encode ``sentences`` (cached) with ``encoder`` and fit ``post`` on them; returns ``post``.
 
