@@ -262,7 +262,8 @@ def test_best_raw_pooling_is_the_dev_argmax(tiny_bert, data_dir, tmp_path, monke
         a = enc.encode(d.sentences1, pooling=p).astype(np.float64)
         b = enc.encode(d.sentences2, pooling=p).astype(np.float64)
         cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-        assert dev[p] == pytest.approx(100 * spearmanr(cos, d.scores).statistic, abs=1e-6)
+        # the library's cosines are float32: near-ties may rank differently from float64's
+        assert dev[p] == pytest.approx(100 * spearmanr(cos, d.scores).statistic, abs=1e-4)
     assert best == max(dev, key=dev.get)
     best, dev = best_raw_pooling("glove", data_dir=data_dir)  # GloVe has only "mean"
     assert best == "mean" and list(dev) == ["mean"]
