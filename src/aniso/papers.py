@@ -74,6 +74,12 @@ PAPER_NUMBERS: dict[tuple[str, str], dict[str, float]] = {
     ("BERT-whitening Table 1", "BERT-base-whitening-256 (target)"): dict(
         stsb=71.43, sts12=63.89, sts13=73.76, sts14=69.08, sts15=74.59, sts16=74.40, sickr=62.20
     ),
+    # SimCSE's evaluation.py after the fix of princeton-nlp/SimCSE#133 (avg_first_last = the first
+    # Transformer layer + the last, not the embedding output + the last as in Table 5), run on
+    # bert-base-uncased and reported in princeton-nlp/SimCSE#285; "all" setting.
+    ("SimCSE issue #285", "BERT-base (layer 1 + last avg.)"): dict(
+        sts12=45.09, sts13=64.30, sts14=54.56, sts15=70.52, sts16=67.87, stsb=59.05, sickr=63.75
+    ),
     # Gao et al. 2021 (SimCSE), Table C.1: the target variants re-run in the "all" setting.
     ("SimCSE Table C.1", "BERT-flow (target)"): dict(
         sts12=53.15, sts13=78.38, sts14=66.02, sts15=62.09, sts16=70.84, stsb=71.70, sickr=61.97
@@ -89,6 +95,7 @@ PAPER_SETTINGS = {
     "BERT-flow Table 2": "wmean",
     "BERT-whitening Table 1": "wmean",
     "SimCSE Table C.1": "all",
+    "SimCSE issue #285": "all",
 }
 
 #: Numbers of the SimCSE paper (bert-base-uncased) that the package has no other home for.
