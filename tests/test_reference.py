@@ -8,16 +8,22 @@ import pytest
 from aniso import reference
 
 
-def test_committed_lm_results_match_the_plan():
-    path = reference.results_dir() / "lm.json"
+def committed(name: str, digest: str, plan: dict) -> dict:
+    """The committed results/reference/<name>.json, checked against the plan's hash."""
+    path = reference.results_dir() / f"{name}.json"
     if not path.exists():
-        pytest.skip("no committed reference run yet (python -m aniso.reference lm)")
+        pytest.skip(f"no committed reference run yet (python -m aniso.reference {name})")
     blob = json.loads(path.read_text(encoding="utf-8"))
-    assert blob["config_sha256"] == reference.plan_hash(), (
-        "results/reference/lm.json was produced by another configuration: "
-        "rerun `python -m aniso.reference lm`"
+    assert blob["config_sha256"] == digest, (
+        f"results/reference/{name}.json was produced by another configuration (or base model, "
+        f"or code version): rerun `python -m aniso.reference {name}`"
     )
-    assert blob["plan"] == json.loads(json.dumps(reference.LM_PLAN))
+    assert blob["plan"] == json.loads(json.dumps(plan))
+    return blob
+
+
+def test_committed_lm_results_match_the_plan():
+    blob = committed("lm", reference.plan_hash(), reference.LM_PLAN)
     plan = reference.LM_PLAN
     keys = {(r["variant"], r["seed"]) for r in blob["runs"]}
     assert len(keys) == len(blob["runs"])
@@ -80,3 +86,26 @@ def test_mean_sd_and_tie():
     assert reference.mean_sd([1e-6, 3e-6], fmt=".1e") == "2.0e-06 ± 1.4e-06"
     assert reference.tie([1.0, 2.0, 3.0], [2.5, 2.5, 2.6])  # 0.5 < sd 1.0
     assert not reference.tie([1.0, 1.1, 1.2], [2.0, 2.1, 2.2])  # 1.0 > sd 0.1
+
+
+def test_committed_simcse_results_match_the_plan():
+    """Chapter 4's reference run: every planned (run, seed) is there, trained with the
+    configuration, base model and code that the plan resolves to today."""
+    blob = committed("simcse", reference.simcse_plan_hash(), reference.SIMCSE_PLAN)
+    configs = reference.simcse_configs()
+    assert [(r["run"], r["seed"]) for r in blob["runs"]] == list(configs)
+    for r in blob["runs"]:
+        assert r["key"] == configs[r["run"], r["seed"]].key()
+        ev = r["evals"]
+        assert ev["step"][0] == 0 and r["best_step"] in ev["step"]
+        assert all(np.isfinite(v) for v in ev["spearman"])
+    curve = blob["runs"][0]["evals"]["step"]
+    assert curve[-1] == reference.SIMCSE_PLAN["curve"]["max_steps"]
+
+
+def test_simcse_plan_hash_follows_the_plan():
+    h = reference.simcse_plan_hash()
+    plan = json.loads(json.dumps(reference.SIMCSE_PLAN))
+    assert reference.simcse_plan_hash(plan) == h
+    plan["seeds"] = plan["seeds"][:2]
+    assert reference.simcse_plan_hash(plan) != h

@@ -12,6 +12,10 @@ One command regenerates them (each run on one CPU thread; ``--workers 2`` runs t
 at a time on two cores)::
 
     python -m aniso.reference lm [--workers 2] [--out src/aniso/results/reference]
+    python -m aniso.reference simcse [--out src/aniso/results/reference]
+
+Chapter 4's SimCSE runs (:data:`SIMCSE_PLAN`) are a second reference run: the whole training
+curve and three seeds of the ablation and of the supervised run, in ``simcse.json``.
 
 The file records the SHA-256 of the plan (:func:`plan_hash`: every resolved training
 configuration, the corpus and what is measured), and each run the SHA-256 of its own
@@ -314,6 +318,75 @@ def run_lm(out_dir=None, workers: int = 1, plan: dict = LM_PLAN) -> dict:
     return blob
 
 
+# Chapter 4's reference run: SimCSE's whole training curve on the stand-in (the quick run stops
+# at step 50), and three seeds of the quick run, of the ablation (the first 25 steps of the quick
+# schedule with each kind of positive) and of the supervised run on SICK.
+SIMCSE_PLAN = {
+    "curve": {"n_sentences": 11913, "max_steps": 400, "eval_every": 25},  # all of wiki1m_sample
+    "seeds": [42, 43, 44],
+    "ablation": ["dropout", "no_dropout", "delete_word"],
+    "ablation_steps": 25,
+}
+
+
+def simcse_configs(plan: dict = SIMCSE_PLAN) -> dict:
+    """``{(run, seed): SimCSEConfig}`` of the SimCSE reference run (chapter "SimCSE")."""
+    from .contrastive import book_configs
+
+    c = book_configs("quick")
+    out = {("curve", 42): c["unsup"].replace(**plan["curve"])}
+    for seed in plan["seeds"]:
+        out["unsup", seed] = c["unsup"].replace(seed=seed)  # the quick run, three seeds
+        for positive in plan["ablation"]:
+            out[f"ablation: {positive}", seed] = c["unsup"].replace(
+                positive=positive, stop_after=plan["ablation_steps"], seed=seed
+            )
+        out["supervised", seed] = c["sup"].replace(seed=seed)
+    return out
+
+
+def simcse_plan_hash(plan: dict = SIMCSE_PLAN) -> str:
+    """SHA-256 of the plan and of every run's key (its config, the base model's weights and the
+    contrastive code's version: :meth:`aniso.contrastive.SimCSEConfig.key`)."""
+    keys = sorted(f"{n}|{s}|{c.key()}" for (n, s), c in simcse_configs(plan).items())
+    blob = {"version": VERSION, "plan": plan, "runs": keys}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+
+def run_simcse(out_dir=None, plan: dict = SIMCSE_PLAN) -> dict:
+    """Run the SimCSE reference run; write ``simcse.json`` and ``simcse.log`` into out_dir.
+
+    Finished runs come from the contrastive run cache (:func:`aniso.contrastive.train_simcse`).
+    """
+    from .contrastive import train_simcse
+    from .evaluation import evaluate_many
+
+    out = Path(out_dir) if out_dir else results_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    blob = {"config_sha256": simcse_plan_hash(plan), "plan": plan, "runs": []}
+    for (name, seed), cfg in simcse_configs(plan).items():
+        t0 = time.time()
+        run = train_simcse(cfg)
+        row = {"run": name, "seed": seed, "key": cfg.key(), "best_step": run.best_step,
+               "evals": {k: [round(float(x), 5) for x in v]
+                         for k, v in run.evals.to_dict("list").items()}}
+        if not name.startswith("ablation"):
+            test = evaluate_many(run.encoder(), ["stsb", "sickr"], ("cls",))["cls"]
+            row["test"] = {t: round(float(r["all"]), 4) for t, r in test.items()}
+        if name == "curve":
+            row["loss"] = {k: [round(float(x), 5) for x in v]
+                           for k, v in run.loss.to_dict("list").items()}
+        row["train seconds"] = round(float(run.summary["train_seconds"]), 1)
+        blob["runs"].append(row)
+        with (out / "simcse.log").open("a", encoding="utf-8") as f:
+            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {name} seed={seed} "
+                    f"best_step={run.best_step} wall={time.time() - t0:.0f}s\n")
+        print(f"[reference] {name} seed {seed}: best step {run.best_step}", flush=True)
+    blob["environment"] = {"torch": __import__("torch").__version__, "numpy": np.__version__}
+    _write(out / "simcse.json", blob)
+    return blob
+
+
 def summary(blob: dict, key=("perplexity", "1000")) -> dict:
     """``{variant: (mean, sd, n)}`` of one measured value across seeds (sd with ddof=1)."""
     out = {}
@@ -365,16 +438,17 @@ def main(argv=None) -> int:
         prog="python -m aniso.reference",
         description="Regenerate a reference run (aniso/results/reference/).",
     )
-    ap.add_argument("which", choices=["lm"], help="lm: the language models of chapters 1 and 2")
+    ap.add_argument("which", choices=["lm", "simcse"],
+                    help="lm: the language models of chapters 1 and 2; simcse: chapter 4's runs")
     ap.add_argument(
         "--out", default=None, help="output folder (default: the package's results/reference)"
     )
     ap.add_argument("--workers", type=int, default=1, help="runs in parallel (one thread each)")
     args = ap.parse_args(argv)
     t0 = time.time()
-    blob = run_lm(args.out, args.workers)
+    blob = run_lm(args.out, args.workers) if args.which == "lm" else run_simcse(args.out)
     print(
-        f"[reference] {len(blob['runs'])} runs, complete={blob['complete']}, "
+        f"[reference] {len(blob['runs'])} runs, complete={blob.get('complete', True)}, "
         f"{time.time() - t0:.0f} s",
         flush=True,
     )
