@@ -358,6 +358,8 @@ def run_simcse(out_dir=None, plan: dict = SIMCSE_PLAN) -> dict:
 
     Finished runs come from the contrastive run cache (:func:`aniso.contrastive.train_simcse`).
     """
+    import torch
+
     from .contrastive import train_simcse
     from .evaluation import evaluate_many
 
@@ -382,7 +384,7 @@ def run_simcse(out_dir=None, plan: dict = SIMCSE_PLAN) -> dict:
             f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {name} seed={seed} "
                     f"best_step={run.best_step} wall={time.time() - t0:.0f}s\n")
         print(f"[reference] {name} seed {seed}: best step {run.best_step}", flush=True)
-    blob["environment"] = {"torch": __import__("torch").__version__, "numpy": np.__version__}
+    blob["environment"] = {"torch": torch.__version__, "numpy": np.__version__}
     _write(out / "simcse.json", blob)
     return blob
 
