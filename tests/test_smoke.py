@@ -3,6 +3,7 @@
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
 from aniso import smoke
@@ -38,13 +39,60 @@ def test_active_swaps_in_stand_ins_and_cuts_steps(monkeypatch):
     )
     assert smoke.simcse_config(paper_config(stop_after=25)).stop_after == 4
     assert smoke.model_name("all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
-    assert len(smoke.changes_table()) == 5
+    assert len(smoke.changes_table()) == 6
     from aniso.lm import PROFILES
 
     small = smoke.lm_setup(PROFILES["paper"])
     assert small["vocab_size"] == PROFILES["quick"]["vocab_size"]
     assert small["config"].steps == smoke.LM_STEPS
+    assert small["config"].eval_tokens == smoke.LM_EVAL_TOKENS
     assert small["config"].dim == PROFILES["quick"]["config"].dim
+
+
+def _toy_task(n):
+    from aniso.data import STSData
+
+    return STSData("toy", [f"a{i}" for i in range(n)], [f"b{i}" for i in range(n)],
+                   np.arange(n, dtype=float), ["x"] * (n // 2) + ["y"] * (n - n // 2),
+                   [str(i) for i in range(n)])
+
+
+def test_task_pairs_keeps_every_kth_pair_of_every_subset(monkeypatch):
+    monkeypatch.delenv(smoke.ENV_VAR, raising=False)
+    big = _toy_task(1000)
+    assert smoke.task_pairs(big) is big  # inactive: unchanged
+    monkeypatch.setenv(smoke.ENV_VAR, "1")
+    cut = smoke.task_pairs(big)
+    assert len(cut) == 250  # stride ceil(1000 / 300) = 4
+    assert cut.sentences1[:3] == ["a0", "a4", "a8"] and cut.sentences2[-1] == "b996"
+    assert cut.scores.tolist()[:2] == [0.0, 4.0] and cut.labels[1] == "4"
+    assert cut.subsets.count("x") == cut.subsets.count("y") == 125
+    small = _toy_task(smoke.TASK_PAIRS)
+    assert smoke.task_pairs(small) is small
+
+
+def test_sentence_sets_are_capped_during_a_smoke_run(monkeypatch, data_dir):
+    from aniso.data import load_sentences
+
+    assert smoke.sentence_count(None) is None and smoke.sentence_count(10**6) == 10**6
+    monkeypatch.setenv(smoke.ENV_VAR, "1")
+    assert smoke.sentence_count(None) == smoke.SENTENCES_MAX
+    assert smoke.sentence_count(10) == 10
+    assert len(load_sentences("wiki1m", None, data_dir)) == smoke.SENTENCES_MAX
+    assert len(load_sentences("wiki1m", 5000, data_dir)) == smoke.SENTENCES_MAX
+    assert len(load_sentences("wiki1m", 7, data_dir)) == 7
+
+
+def test_load_task_is_cut_during_a_smoke_run(monkeypatch, data_dir):
+    from aniso.data import load_task
+
+    monkeypatch.setenv(smoke.ENV_VAR, "1")
+    cut = load_task("sts12", data_dir)
+    monkeypatch.setenv(smoke.ENV_VAR, "0")
+    full = load_task("sts12", data_dir)
+    assert len(cut) <= smoke.TASK_PAIRS < len(full)
+    assert set(cut.subsets) == set(full.subsets)
+    assert cut.sentences1[1] == full.sentences1[-(-len(full) // smoke.TASK_PAIRS)]
 
 
 # ------------------------------------------------- the overrides reach the paper profile's code
@@ -94,6 +142,7 @@ def test_lm_profile_setup(monkeypatch):
     small = lm.profile_setup("paper")
     assert small["config"].dim == lm.PROFILES["quick"]["config"].dim
     assert small["config"].steps == smoke.LM_STEPS
+    assert small["config"].eval_tokens == smoke.LM_EVAL_TOKENS
     assert lm.profile_setup("quick") is lm.PROFILES["quick"]  # the quick profile never changes
     with pytest.raises(ValueError, match="profile"):
         lm.profile_setup("huge")

@@ -236,11 +236,12 @@ _TASK_LOADERS = {
 def load_task(name: str, data_dir=None) -> STSData:
     """An evaluation task by name (chapter "The problem"): "sts12".."sts16",
     "stsb" (test), "stsb-dev", "stsb-train", "sickr" (test), "sickr-train",
-    "sickr-trial". :data:`TASKS` lists the ones the book reports."""
+    "sickr-trial". :data:`TASKS` lists the ones the book reports. During a smoke run
+    (:mod:`aniso.smoke`) each task keeps about ``smoke.TASK_PAIRS`` of its pairs."""
     key = name.lower() if isinstance(name, str) else name
     if key not in _TASK_LOADERS:
         raise ValueError(f"unknown task {name!r}; valid names: {', '.join(sorted(_TASK_LOADERS))}")
-    return _TASK_LOADERS[key](data_dir)
+    return smoke.task_pairs(_TASK_LOADERS[key](data_dir))
 
 
 def load_sentences(name: str, n: Optional[int] = None, data_dir=None) -> list[str]:
@@ -250,9 +251,10 @@ def load_sentences(name: str, n: Optional[int] = None, data_dir=None) -> list[st
     "wiki1m": 11,913 sentences, the head of SimCSE's wiki1m_for_simcse.txt;
     "enwiki": 18,741 sentences from a Wikipedia dump sample. These samples
     are not downloadable; they must be in the data directory. During a smoke run
-    (:mod:`aniso.smoke`) "wiki1m-full" names the local "wiki1m" head.
+    (:mod:`aniso.smoke`) "wiki1m-full" names the local "wiki1m" head and at most
+    ``smoke.SENTENCES_MAX`` sentences are read.
     """
-    name = smoke.sentences_name(name)
+    name, n = smoke.sentences_name(name), smoke.sentence_count(n)
     if name not in _SENTENCE_FILES:
         raise ValueError(
             f"unknown sentence set {name!r}; valid names: {', '.join(_SENTENCE_FILES)}"

@@ -8,9 +8,13 @@ the paper's settings, evaluation on all seven STS sets, the paper-only cells) an
 what cannot run offline on a CPU in minutes:
 
 * the model ``bert-base-uncased`` -> the book's stand-in ``mini-bert``;
-* SimCSE's ``wiki1m-full`` (downloaded) -> the 11,913-sentence head in the data directory;
+* SimCSE's ``wiki1m-full`` (downloaded) -> the 11,913-sentence head in the data directory, and
+  every unlabeled sentence set is cut to its first :data:`SENTENCES_MAX` sentences;
 * training runs a few steps (:data:`STEPS`) with an evaluation every :data:`EVAL_EVERY`;
-* the language models of chapters 1 and 2 take the smallest size (the quick profile's);
+* every STS task keeps about :data:`TASK_PAIRS` of its pairs (every k-th pair, so each subset
+  keeps its share), so that evaluating a model on all seven sets takes seconds;
+* the language models of chapters 1 and 2 take the smallest size (the quick profile's), train
+  :data:`LM_STEPS` steps and score :data:`LM_EVAL_TOKENS` held-out tokens;
 * a claim of the prose that these numbers do not support is printed instead of failing the run
   (:func:`aniso.book.claim`): the smoke run proves that the code runs, not what it finds.
 
@@ -28,6 +32,9 @@ SENTENCES = {"wiki1m-full": "wiki1m"}
 STEPS = 4
 EVAL_EVERY = 2
 LM_STEPS = 20
+LM_EVAL_TOKENS = 2000
+TASK_PAIRS = 300
+SENTENCES_MAX = 2000
 
 
 def active() -> bool:
@@ -43,6 +50,32 @@ def model_name(name: str) -> str:
 def sentences_name(name: str) -> str:
     """The sentence source to read for ``name``: a local one during a smoke run."""
     return SENTENCES.get(name, name) if active() else name
+
+
+def sentence_count(n: int | None) -> int | None:
+    """How many sentences of an unlabeled set to read when ``n`` are asked for (None: all): at
+    most :data:`SENTENCES_MAX` during a smoke run, ``n`` itself otherwise."""
+    if not active():
+        return n
+    return SENTENCES_MAX if n is None else min(n, SENTENCES_MAX)
+
+
+def task_pairs(task):
+    """An STS task (:class:`aniso.data.STSData`) cut to about :data:`TASK_PAIRS` pairs during a
+    smoke run: every k-th pair, so that each subset keeps its share and its order. Unchanged
+    when inactive or when the task is already that small."""
+    n = len(task)
+    if not active() or n <= TASK_PAIRS:
+        return task
+    keep = range(0, n, -(-n // TASK_PAIRS))  # stride ceil(n / TASK_PAIRS)
+    return dataclasses.replace(
+        task,
+        sentences1=[task.sentences1[i] for i in keep],
+        sentences2=[task.sentences2[i] for i in keep],
+        scores=task.scores[list(keep)],
+        subsets=[task.subsets[i] for i in keep],
+        labels=None if task.labels is None else [task.labels[i] for i in keep],
+    )
 
 
 def simcse_config(config):
@@ -64,13 +97,15 @@ def simcse_config(config):
 def lm_setup(setup: dict) -> dict:
     """A chapter 1-2 set-up (``{"vocab_size": ..., "config": TrainConfig}``, an entry of
     :data:`aniso.lm.PROFILES`) at the smallest size: the quick profile's, at most
-    :data:`LM_STEPS` steps. Unchanged when inactive."""
+    :data:`LM_STEPS` steps, perplexity on :data:`LM_EVAL_TOKENS` held-out tokens. Unchanged when
+    inactive."""
     if not active():
         return setup
     from .lm import PROFILES
 
     small = PROFILES["quick"]
-    config = dataclasses.replace(small["config"], steps=min(small["config"].steps, LM_STEPS))
+    config = dataclasses.replace(small["config"], steps=min(small["config"].steps, LM_STEPS),
+                                 eval_tokens=LM_EVAL_TOKENS)
     return {**small, "config": config}
 
 
@@ -97,7 +132,7 @@ def changes_table():
             (
                 "SimCSE's sentences",
                 "wiki1m-full (10^6 sentences, downloaded)",
-                "the 11,913-sentence wiki1m head (data directory)",
+                f"the wiki1m head (data directory); at most {SENTENCES_MAX:,} sentences of any set",
             ),
             (
                 "SimCSE training",
@@ -105,9 +140,15 @@ def changes_table():
                 f"{STEPS} steps, STS-B dev every {EVAL_EVERY}",
             ),
             (
+                "STS tasks",
+                "every pair",
+                f"about {TASK_PAIRS} pairs of each (every k-th pair)",
+            ),
+            (
                 "language models (chapters 1-2)",
                 "the paper profile's size",
-                f"the quick profile's size, at most {LM_STEPS} steps",
+                f"the quick profile's size, at most {LM_STEPS} steps, perplexity on "
+                f"{LM_EVAL_TOKENS:,} tokens",
             ),
             (
                 "the prose's checked claims",
