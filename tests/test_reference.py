@@ -68,17 +68,6 @@ def test_run_hash_depends_on_the_variant_only():
     assert reference.run_hash("MLE (tied)", plan) != h
 
 
-def test_summary_mean_and_sd():
-    blob = {
-        "plan": {"variants": {"a": {}, "b": {}}},
-        "runs": [
-            {"variant": "a", "seed": s, "perplexity": {"9": v}}
-            for s, v in enumerate([1.0, 2.0, 3.0])
-        ],
-    }
-    assert reference.summary(blob, ("perplexity", "9")) == {"a": (2.0, 1.0, 3)}
-
-
 def test_mean_sd_and_tie():
     assert reference.mean_sd([1.0, 2.0, 3.0]) == "2.0 ± 1.0"
     assert reference.mean_sd([0.5, 0.5, 0.5], 2) == "0.50 ± 0.00"
@@ -109,3 +98,28 @@ def test_simcse_plan_hash_follows_the_plan():
     assert reference.simcse_plan_hash(plan) == h
     plan["seeds"] = plan["seeds"][:2]
     assert reference.simcse_plan_hash(plan) != h
+
+
+def test_committed_au_results_match_the_plan():
+    """Chapter 5's reference run: every weighting with every seed, trained with the configuration,
+    base model and code that the plan resolves to today; seed 42 of Wang and Isola's weighting is
+    the run chapter 5 trains itself (book_configs("quick")["align_uniform"])."""
+    from aniso.contrastive import book_configs
+
+    blob = committed("au", reference.au_plan_hash(), reference.AU_PLAN)
+    configs = reference.au_configs()
+    assert [(r["run"], r["seed"]) for r in blob["runs"]] == list(configs)
+    for r in blob["runs"]:
+        assert r["key"] == configs[r["run"], r["seed"]].key()
+        assert r["evals"]["step"][0] == 0 and r["best_step"] in r["evals"]["step"]
+        assert set(r["test"]) == {"stsb", "sickr"}
+    first = next(iter(reference.AU_PLAN["variants"]))
+    assert configs[first, 42].key() == book_configs("quick")["align_uniform"].key()
+
+
+def test_au_plan_hash_follows_the_plan():
+    h = reference.au_plan_hash()
+    plan = json.loads(json.dumps(reference.AU_PLAN))
+    assert reference.au_plan_hash(plan) == h
+    plan["variants"]["λ = 0.1, t = 2"]["uniform_t"] = 3.0
+    assert reference.au_plan_hash(plan) != h

@@ -13,9 +13,12 @@ at a time on two cores)::
 
     python -m aniso.reference lm [--workers 2] [--out src/aniso/results/reference]
     python -m aniso.reference simcse [--out src/aniso/results/reference]
+    python -m aniso.reference au [--out src/aniso/results/reference]
 
 Chapter 4's SimCSE runs (:data:`SIMCSE_PLAN`) are a second reference run: the whole training
-curve and three seeds of the ablation and of the supervised run, in ``simcse.json``.
+curve and three seeds of the ablation and of the supervised run, in ``simcse.json``. Chapter 5's
+sweep of the alignment + uniformity objective (:data:`AU_PLAN`: three weightings, three seeds)
+is a third, in ``au.json``.
 
 The file records the SHA-256 of the plan (:func:`plan_hash`: every resolved training
 configuration, the corpus and what is measured), and each run the SHA-256 of its own
@@ -345,12 +348,47 @@ def simcse_configs(plan: dict = SIMCSE_PLAN) -> dict:
     return out
 
 
-def simcse_plan_hash(plan: dict = SIMCSE_PLAN) -> str:
-    """SHA-256 of the plan and of every run's key (its config, the base model's weights and the
-    contrastive code's version: :meth:`aniso.contrastive.SimCSEConfig.key`)."""
-    keys = sorted(f"{n}|{s}|{c.key()}" for (n, s), c in simcse_configs(plan).items())
+def _contrastive_hash(plan: dict, configs: dict) -> str:
+    """SHA-256 of a contrastive reference plan and of every run's key (its config, the base
+    model's weights and the contrastive code's version:
+    :meth:`aniso.contrastive.SimCSEConfig.key`)."""
+    keys = sorted(f"{n}|{s}|{c.key()}" for (n, s), c in configs.items())
     blob = {"version": VERSION, "plan": plan, "runs": keys}
     return hashlib.sha256(json.dumps(blob, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+
+def simcse_plan_hash(plan: dict = SIMCSE_PLAN) -> str:
+    """SHA-256 of the SimCSE plan and of every run's key (see :func:`_contrastive_hash`)."""
+    return _contrastive_hash(plan, simcse_configs(plan))
+
+
+# Chapter 5's reference run: training on L_align + lambda L_uniform with three weightings (Wang
+# and Isola's defaults, a tenth of the uniformity weight, and InfoNCE's own weighting at
+# tau = 0.05), three seeds each, on the quick run's schedule. Seed 42 of the first is the run
+# that chapter 5 trains itself.
+AU_PLAN = {
+    "variants": {
+        "λ = 1, t = 2 (Wang and Isola's)": {"uniform_t": 2.0, "uniform_weight": 1.0},
+        "λ = 0.1, t = 2": {"uniform_t": 2.0, "uniform_weight": 0.1},
+        "λ = 0.1, t = 10 (InfoNCE's limit)": {"uniform_t": 10.0, "uniform_weight": 0.1},
+    },
+    "seeds": [42, 43, 44],
+}
+
+
+def au_configs(plan: dict = AU_PLAN) -> dict:
+    """``{(variant, seed): SimCSEConfig}`` of the alignment-uniformity reference run (chapter
+    "Alignment and uniformity"): the book's ``align_uniform`` run with each weighting and seed."""
+    from .contrastive import book_configs
+
+    c = book_configs("quick")["align_uniform"]
+    return {(name, seed): c.replace(**over, seed=seed)
+            for name, over in plan["variants"].items() for seed in plan["seeds"]}
+
+
+def au_plan_hash(plan: dict = AU_PLAN) -> str:
+    """SHA-256 of the alignment-uniformity plan and of every run's key."""
+    return _contrastive_hash(plan, au_configs(plan))
 
 
 def run_simcse(out_dir=None, plan: dict = SIMCSE_PLAN) -> dict:
@@ -358,6 +396,17 @@ def run_simcse(out_dir=None, plan: dict = SIMCSE_PLAN) -> dict:
 
     Finished runs come from the contrastive run cache (:func:`aniso.contrastive.train_simcse`).
     """
+    return _run_contrastive("simcse", plan, simcse_configs(plan), simcse_plan_hash(plan), out_dir)
+
+
+def run_au(out_dir=None, plan: dict = AU_PLAN) -> dict:
+    """Run the alignment-uniformity reference run; write ``au.json`` and ``au.log``."""
+    return _run_contrastive("au", plan, au_configs(plan), au_plan_hash(plan), out_dir)
+
+
+def _run_contrastive(which: str, plan: dict, configs: dict, digest: str, out_dir=None) -> dict:
+    """Train (or take from the cache) every run of ``configs``; record its STS-B dev evaluations,
+    best step and (ablations aside) its STS-B and SICK-R test scores in ``<which>.json``."""
     import torch
 
     from .contrastive import train_simcse
@@ -365,8 +414,8 @@ def run_simcse(out_dir=None, plan: dict = SIMCSE_PLAN) -> dict:
 
     out = Path(out_dir) if out_dir else results_dir()
     out.mkdir(parents=True, exist_ok=True)
-    blob = {"config_sha256": simcse_plan_hash(plan), "plan": plan, "runs": []}
-    for (name, seed), cfg in simcse_configs(plan).items():
+    blob = {"config_sha256": digest, "plan": plan, "runs": []}
+    for (name, seed), cfg in configs.items():
         t0 = time.time()
         run = train_simcse(cfg)
         row = {"run": name, "seed": seed, "key": cfg.key(), "best_step": run.best_step,
@@ -380,34 +429,13 @@ def run_simcse(out_dir=None, plan: dict = SIMCSE_PLAN) -> dict:
                            for k, v in run.loss.to_dict("list").items()}
         row["train seconds"] = round(float(run.summary["train_seconds"]), 1)
         blob["runs"].append(row)
-        with (out / "simcse.log").open("a", encoding="utf-8") as f:
+        with (out / f"{which}.log").open("a", encoding="utf-8") as f:
             f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {name} seed={seed} "
                     f"best_step={run.best_step} wall={time.time() - t0:.0f}s\n")
         print(f"[reference] {name} seed {seed}: best step {run.best_step}", flush=True)
     blob["environment"] = {"torch": torch.__version__, "numpy": np.__version__}
-    _write(out / "simcse.json", blob)
+    _write(out / f"{which}.json", blob)
     return blob
-
-
-def summary(blob: dict, key=("perplexity", "1000")) -> dict:
-    """``{variant: (mean, sd, n)}`` of one measured value across seeds (sd with ddof=1)."""
-    out = {}
-    for name in blob["plan"]["variants"]:
-        vals = []
-        for r in blob["runs"]:
-            if r["variant"] == name:
-                v = r
-                for k in key:
-                    v = v[k]
-                vals.append(v)
-        if vals:
-            a = np.asarray(vals, dtype=np.float64)
-            out[name] = (
-                float(a.mean()),
-                float(a.std(ddof=1)) if len(a) > 1 else float("nan"),
-                len(a),
-            )
-    return out
 
 
 def mean_sd(values, digits: int = 1, fmt: str | None = None) -> str:
@@ -440,15 +468,18 @@ def main(argv=None) -> int:
         prog="python -m aniso.reference",
         description="Regenerate a reference run (aniso/results/reference/).",
     )
-    ap.add_argument("which", choices=["lm", "simcse"],
-                    help="lm: the language models of chapters 1 and 2; simcse: chapter 4's runs")
+    ap.add_argument("which", choices=["lm", "simcse", "au"],
+                    help="lm: the language models of chapters 1 and 2; simcse: chapter 4's runs; "
+                         "au: chapter 5's alignment + uniformity sweep")
     ap.add_argument(
         "--out", default=None, help="output folder (default: the package's results/reference)"
     )
     ap.add_argument("--workers", type=int, default=1, help="runs in parallel (one thread each)")
     args = ap.parse_args(argv)
     t0 = time.time()
-    blob = run_lm(args.out, args.workers) if args.which == "lm" else run_simcse(args.out)
+    runners = {"lm": lambda: run_lm(args.out, args.workers), "simcse": lambda: run_simcse(args.out),
+               "au": lambda: run_au(args.out)}
+    blob = runners[args.which]()
     print(
         f"[reference] {len(blob['runs'])} runs, complete={blob.get('complete', True)}, "
         f"{time.time() - t0:.0f} s",
