@@ -334,3 +334,24 @@ def test_degenerate_inputs_rejected():
         m.average_cosine(np.eye(3), n_pairs=0)
     with pytest.raises(ValueError, match="could not be converted"):
         m.average_cosine([["a", "b"], ["c", "d"]])
+
+
+# --------------------------------------------------------------------------
+# rogue dimensions (chapter "Reproducing the numbers")
+# --------------------------------------------------------------------------
+def test_cosine_contributions_on_a_hand_made_set():
+    # unit rows (1, 0), (0, 1), (1, 0): pairs (0,2) share dim 0, no pair shares dim 1
+    x = np.array([[2.0, 0.0], [0.0, 3.0], [5.0, 0.0]])
+    cc = m.cosine_contributions(x)
+    np.testing.assert_allclose(cc, [2 / 6, 0.0])  # 2 of the 6 ordered pairs have cosine 1
+    assert cc.sum() == pytest.approx(m.average_cosine(x))
+
+
+def test_cosine_contributions_sum_to_the_average_cosine_and_match_a_pair_loop():
+    x = np.random.default_rng(3).standard_normal((9, 4)) + [3.0, 0, 0, 0]  # dim 0 is rogue
+    u = x / np.linalg.norm(x, axis=1, keepdims=True)
+    loop = np.mean([u[i] * u[j] for i in range(9) for j in range(9) if i != j], axis=0)
+    cc = m.cosine_contributions(x)
+    np.testing.assert_allclose(cc, loop, atol=1e-12)
+    assert cc.sum() == pytest.approx(m.average_cosine(x), abs=1e-12)
+    assert cc.argmax() == 0 and cc[0] > 0.5

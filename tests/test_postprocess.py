@@ -14,6 +14,7 @@ from aniso.postprocess import (
     AllButTheTop,
     Center,
     Flow,
+    Standardize,
     Whitening,
     fit_on_sentences,
     load,
@@ -148,11 +149,23 @@ def test_center():
     assert np.abs(c.transform(x).mean(0)).max() < 1e-10
 
 
+def test_standardize_matches_sklearn_and_a_hand_made_case():
+    from sklearn.preprocessing import StandardScaler
+
+    x = _anisotropic()
+    np.testing.assert_allclose(Standardize().fit_transform(x), StandardScaler().fit_transform(x),
+                               atol=1e-12)
+    tiny = np.array([[1.0, 5.0], [3.0, 5.0]])  # dim 0: mean 2, sd 1; dim 1 constant: centred only
+    np.testing.assert_array_equal(Standardize().fit_transform(tiny), [[-1.0, 0.0], [1.0, 0.0]])
+    assert isinstance(make_postprocessor("standardize"), Standardize)
+
+
 # ----------------------------------------------------------------------------- save / load
 @pytest.mark.parametrize(
     "post",
     [
         Center(),
+        Standardize(),
         AllButTheTop(D=2),
         Whitening(),
         Whitening(k=4),

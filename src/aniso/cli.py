@@ -31,7 +31,7 @@ from .encoders import POOLINGS, RENAMED_POOLINGS, EncoderError, load_encoder
 from .evaluation import evaluate_sts, parse_tasks, results_table
 from .postprocess import fit_on_sentences, make_postprocessor, target_sentences
 
-POSTPROCESS_CHOICES = ("none", "center", "abtt", "whiten", "whiten-k", "flow")
+POSTPROCESS_CHOICES = ("none", "center", "standardize", "abtt", "whiten", "whiten-k", "flow")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,8 @@ Metrics
 * :func:`singular_spectrum` -- normalized singular values (Gao et al. 2019;
   Wang et al. 2020; Gao, Yao & Chen 2021, SimCSE).
 * :func:`alignment`, :func:`uniformity` -- Wang & Isola (2020).
+* :func:`cosine_contributions` -- each dimension's share of the average cosine
+  (Timkey & van Schijndel 2021, rogue dimensions).
 * :func:`isotropy_report` -- all of the above in one dict (used by the CLI).
 """
 
@@ -42,6 +44,7 @@ __all__ = [
     "singular_spectrum",
     "alignment",
     "uniformity",
+    "cosine_contributions",
     "isotropy_report",
 ]
 
@@ -425,6 +428,30 @@ def uniformity(x: Any, t: float = 2, max_points: int | None = None, seed: int = 
         mask = np.arange(n)[None, :] > rows  # pairs i < j only
         parts.append(logsumexp(-t * d2[mask]))
     return float(logsumexp(parts) - math.log(n_pairs))
+
+
+# --------------------------------------------------------------------------
+# rogue dimensions
+# --------------------------------------------------------------------------
+def cosine_contributions(x: Any) -> np.ndarray:
+    """Each dimension's contribution to the average cosine: a ``(d,)`` array summing to
+    :func:`average_cosine` ``(x)``.
+
+    Introduced in chapter "Reproducing the numbers".
+
+    With unit rows u_i, ``cos(x_i, x_j) = sum_k u_ik u_jk``, so the average cosine over pairs
+    splits into one term per dimension, ``CC_k = E_{i != j} u_ik u_jk`` (Timkey & van Schijndel
+    2021, who average over a random sample of pairs; here: exactly, over all n(n-1) ordered
+    pairs, in O(nd)). A "rogue" dimension has ``CC_k`` far above the ``average_cosine / d`` of
+    an even share.
+
+    Reference: Timkey, W. & van Schijndel, M. (2021). All Bark and No Bite: Rogue Dimensions in
+    Transformer Language Models Obscure Representational Quality. EMNLP 2021.
+    """
+    u = _unit_rows(_as_matrix(x, need_nonzero=True))
+    n = u.shape[0]
+    s = u.sum(axis=0)
+    return (s * s - np.einsum("ij,ij->j", u, u)) / (n * (n - 1))
 
 
 # --------------------------------------------------------------------------

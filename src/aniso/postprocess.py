@@ -9,6 +9,9 @@ Every post-processor has the same small interface::
     post.save("whitening.npz"); post = load("whitening.npz")
 
 * :class:`Center` subtracts the mean.
+* :class:`Standardize` (Timkey & van Schijndel 2021's fix for rogue dimensions) maps every
+  dimension to zero mean and unit variance, ``(x - mu) / sigma``; scikit-learn's
+  ``StandardScaler`` does the same (the tests check it).
 * :class:`AllButTheTop` (Mu & Viswanath 2018) subtracts the mean and projects
   out the top ``D`` principal directions (``D`` about ``d / 100``).
 * :class:`Whitening` (Su et al. 2021) maps to zero mean and identity
@@ -31,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PostProcessor", "Center", "AllButTheTop", "Whitening", "Flow",
+__all__ = ["PostProcessor", "Center", "Standardize", "AllButTheTop", "Whitening", "Flow",
            "load", "make_postprocessor", "fit_on_sentences", "target_sentences", "POSTPROCESSORS"]
 
 def _matrix(x, what: str, min_rows: int = 1) -> np.ndarray:
@@ -143,6 +146,27 @@ class Center(PostProcessor):
 
     def _transform(self, x):
         return x - self.mean_
+
+
+class Standardize(PostProcessor):
+    """Z-score every dimension: ``y = (x - mu) / sigma`` with the fit data's mean and standard
+    deviation per dimension (population sd, as scikit-learn's ``StandardScaler``).
+
+    Timkey & van Schijndel (2021) use it against rogue dimensions: unlike whitening it does not
+    decorrelate, it only stops a few high-variance dimensions from dominating the cosine.
+    Dimensions whose sd is 0 in the fit data are only centred. Chapter "Reproducing the numbers".
+    """
+
+    name = "standardize"
+    _arrays = ("mean_", "scale_")
+
+    def _fit(self, x):
+        self.mean_ = x.mean(axis=0)
+        sd = x.std(axis=0)
+        self.scale_ = np.where(sd > 0, sd, 1.0)
+
+    def _transform(self, x):
+        return (x - self.mean_) / self.scale_
 
 
 class AllButTheTop(PostProcessor):
@@ -382,7 +406,8 @@ class Flow(PostProcessor):
         self.history_ = arrays["history"].tolist()
 
 
-POSTPROCESSORS = {"center": Center, "abtt": AllButTheTop, "whiten": Whitening, "flow": Flow}
+POSTPROCESSORS = {"center": Center, "standardize": Standardize, "abtt": AllButTheTop,
+                  "whiten": Whitening, "flow": Flow}
 
 
 def load(path) -> PostProcessor:
@@ -407,7 +432,7 @@ def load(path) -> PostProcessor:
 def make_postprocessor(name: str, k: int | None = None, **kwargs) -> PostProcessor | None:
     """A post-processor by its command-line name. Chapter "BERT-flow and its rivals".
 
-    ``none`` -> None, ``center``, ``abtt``, ``whiten``, ``whiten-k`` (needs
+    ``none`` -> None, ``center``, ``standardize``, ``abtt``, ``whiten``, ``whiten-k`` (needs
     ``k``), ``flow``; ``kwargs`` go to the class (e.g. ``D``, ``epochs``).
     """
     if name == "none":
