@@ -210,6 +210,18 @@ def test_uniformity_antipodal_points():
     assert m.uniformity(x, t=1) == pytest.approx(-4.0, abs=1e-12)
 
 
+def test_uniformity_stays_finite_where_the_reference_formula_underflows():
+    # a tiny batch of two antipodal points with a sharp kernel: exp(-t * 4) underflows to 0 in
+    # float64, so the reference code's exp().mean().log() returns -inf (a pitfall of chapter
+    # "Reproducing the numbers"); the log-sum-exp form gives the exact value -4t
+    x, t = np.array([[1.0, 0.0], [-1.0, 0.0]]), 200.0
+    naive = torch.pdist(torch.tensor(x), p=2).pow(2).mul(-t).exp().mean().log().item()
+    assert naive == -np.inf
+    assert m.uniformity(x, t=t) == pytest.approx(-4 * t, abs=1e-9)
+    with pytest.raises(ValueError):
+        m.uniformity(x[:1])  # one point has no pair: refused, not -inf or nan
+
+
 def test_uniformity_block_path_equals_pdist(monkeypatch):
     x = np.random.default_rng(14).standard_normal((300, 6))
     exact = m.uniformity(x)
