@@ -243,6 +243,9 @@ def test_dev_probe_and_pretext_stats(tiny_bert):
     assert same["top1"] == 1.0 and same["alignment"] == pytest.approx(0, abs=1e-10)
     noisy = E.pretext_stats(enc, SENTENCES[:16], batch_size=8)
     assert noisy["alignment"] > 0 and 0 <= noisy["top1"] <= 1
+    # truncated to 2 tokens, every sentence is "[CLS] [SEP]": all vectors coincide
+    cut = E.pretext_stats(enc, SENTENCES[:16], batch_size=8, positive="no_dropout", max_length=2)
+    assert cut["neg_cos"] == pytest.approx(1.0, abs=1e-6) and cut["top1"] < 1
 
 
 def test_best_raw_pooling_is_the_dev_argmax(tiny_bert, data_dir, tmp_path, monkeypatch):

@@ -75,6 +75,44 @@ def test_mean_sd_and_tie():
     assert reference.mean_sd([1e-6, 3e-6], fmt=".1e") == "2.0e-06 ± 1.4e-06"
     assert reference.tie([1.0, 2.0, 3.0], [2.5, 2.5, 2.6])  # 0.5 < sd 1.0
     assert not reference.tie([1.0, 1.1, 1.2], [2.0, 2.1, 2.2])  # 1.0 > sd 0.1
+    assert not reference.tie([1.0], [1.0, 1.1, 1.2])  # one seed has no spread: never a tie
+
+
+def tiny_blob():
+    """A hand-made contrastive reference file: two seeds of one run, listed out of order."""
+    def rec(seed, dev, test):
+        return {"run": "unsup", "seed": seed, "key": f"k{seed}",
+                "evals": {"step": [0, 25, 50], "spearman": dev, "alignment": [0.1, 0.2, 0.3],
+                          "uniformity": [-0.5, -1.5, -2.0]},
+                "test": {"stsb": test, "sickr": test - 10}}
+    return {"plan": {"seeds": [42, 43]},
+            "runs": [rec(43, [40.0, 55.0, 52.0], 47.0), rec(42, [40.0, 60.0, 58.0], 49.0)]}
+
+
+def test_per_seed_reads_a_measure_per_seed_in_the_plans_order():
+    blob = tiny_blob()
+    assert reference.per_seed(blob, "unsup", "spearman") == [58.0, 52.0]  # the last evaluation
+    assert reference.per_seed(blob, "unsup", "spearman", step=25) == [60.0, 55.0]
+    assert reference.per_seed(blob, "unsup", "uniformity", step=0) == [-0.5, -0.5]
+    assert reference.per_seed(blob, "unsup", "test:sickr") == [39.0, 37.0]
+    with pytest.raises(KeyError, match="no run 'sup'"):
+        reference.per_seed(blob, "sup", "spearman")
+    with pytest.raises(ValueError):
+        reference.per_seed(blob, "unsup", "spearman", step=30)  # not an evaluation step
+
+
+def test_recorded_evals_finds_a_run_by_its_configuration(monkeypatch, tmp_path):
+    from aniso.contrastive import book_configs
+
+    cfg = book_configs("quick")["no_dropout"]
+    blob = tiny_blob()
+    blob["runs"][1]["key"] = cfg.key()
+    (tmp_path / "simcse.json").write_text(json.dumps(blob), encoding="utf-8")
+    monkeypatch.setenv("ANISO_RESULTS_DIR", str(tmp_path))
+    ev = reference.recorded_evals(cfg)
+    assert ev.step.tolist() == [0, 25, 50] and ev.spearman.tolist() == [40.0, 60.0, 58.0]
+    with pytest.raises(KeyError, match="python -m aniso.reference simcse"):
+        reference.recorded_evals(cfg.replace(seed=7))  # another configuration is refused
 
 
 def test_committed_simcse_results_match_the_plan():
@@ -90,6 +128,18 @@ def test_committed_simcse_results_match_the_plan():
         assert all(np.isfinite(v) for v in ev["spearman"])
     curve = blob["runs"][0]["evals"]["step"]
     assert curve[-1] == reference.SIMCSE_PLAN["curve"]["max_steps"]
+
+
+def test_the_quick_ablation_runs_are_seed_42_of_the_reference():
+    """Chapters 4 to 6 read the quick profile's two ablation runs from simcse.json instead of
+    training them: seed 42 of the reference's ablation is the same configuration."""
+    from aniso.contrastive import book_configs
+    from aniso.evaluation import FROM_REFERENCE
+
+    configs, quick = reference.simcse_configs(), book_configs("quick")
+    for name in FROM_REFERENCE:
+        assert configs[f"ablation: {name}", 42].key() == quick[name].key()
+        assert reference.recorded_evals(quick[name]).step.tolist()[-1] == 25
 
 
 def test_simcse_plan_hash_follows_the_plan():

@@ -254,6 +254,7 @@ def pretext_stats(
     batch_size: int = 64,
     temperature: float = 0.05,
     seed: int = 0,
+    max_length: int | None = None,
 ) -> dict:
     """How hard the contrastive pretext task is for an encoder (chapter "SimCSE").
 
@@ -262,7 +263,9 @@ def pretext_stats(
     mode), in batches, and returns the mean InfoNCE ``loss`` at ``temperature``
     (``log(batch_size)`` is chance), the ``top1`` accuracy of finding the
     positive among the batch, the ``alignment`` of the two views and the mean
-    cosine of in-batch negatives ``neg_cos``, all on the pooled vector.
+    cosine of in-batch negatives ``neg_cos``, all on the pooled vector. ``max_length``
+    truncates as the training run does (its ``SimCSEConfig.max_length``; default: the
+    encoder's own limit).
     """
     import torch
     import torch.nn.functional as F
@@ -288,7 +291,7 @@ def pretext_stats(
                 b = tok(
                     batch,
                     truncation=True,
-                    max_length=encoder.max_length,
+                    max_length=max_length or encoder.max_length,
                     padding=True,
                     return_tensors="pt",
                 ).to(device)
@@ -372,12 +375,11 @@ def book_plane(profile: str = "quick", n_wiki: int | None = 5000, data_dir=None)
     the base model's three poolings, whitening and the flow fitted on
     ``n_wiki`` wiki1m sentences (``emb_last_avg``), all-MiniLM-L6-v2 and
     averaged GloVe; ``trajectories`` maps each run of
-    :func:`aniso.contrastive.book_configs` to
-    its dev records (:func:`aniso.contrastive.train_simcse`; trained if not cached); ``posts``
-    holds the fitted
-    whitening and flow. Encodings come from the embedding cache when present.
+    :func:`aniso.contrastive.book_configs` to its dev records (:func:`book_trajectories`);
+    ``posts`` holds the fitted whitening and flow. Encodings come from the embedding cache
+    when present.
     """
-    from .contrastive import RUN_LABELS, book_configs, train_simcse
+    from .contrastive import book_configs
     from .postprocess import Flow, Whitening, fit_on_sentences
 
     configs = book_configs(profile)
@@ -400,7 +402,28 @@ def book_plane(profile: str = "quick", n_wiki: int | None = 5000, data_dir=None)
         points[f"{label} + {name} (wiki)"] = probe.measure_encoder(base, "emb_last_avg", post)
     points["all-MiniLM-L6-v2 (mean)"] = probe.measure_encoder("all-MiniLM-L6-v2", "mean")
     points["averaged GloVe"] = probe.measure_encoder("glove", "mean")
-    trajectories = {
-        RUN_LABELS[k]: train_simcse(c, data_dir=data_dir).evals for k, c in configs.items()
-    }
-    return points, trajectories, posts
+    return points, book_trajectories(profile, data_dir), posts
+
+
+FROM_REFERENCE = ("no_dropout", "delete_word")  # quick profile: read, not trained (chapter 4)
+
+
+def book_trajectories(profile: str = "quick", data_dir=None) -> dict:
+    """``{label: STS-B dev records}`` of every run of :func:`aniso.contrastive.book_configs`,
+    labelled by ``RUN_LABELS`` (chapters 4 to 6).
+
+    In the quick profile the two ablation runs of :data:`FROM_REFERENCE` come from chapter 4's
+    reference run, whose seed 42 has the same configuration
+    (:func:`aniso.reference.recorded_evals` checks the key); the other runs are trained, or
+    come from the run cache.
+    """
+    from . import reference
+    from .contrastive import RUN_LABELS, book_configs, train_simcse
+
+    out = {}
+    for k, c in book_configs(profile).items():
+        if profile == "quick" and k in FROM_REFERENCE:
+            out[RUN_LABELS[k]] = reference.recorded_evals(c)
+        else:
+            out[RUN_LABELS[k]] = train_simcse(c, data_dir=data_dir).evals
+    return out

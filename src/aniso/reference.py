@@ -1,31 +1,24 @@
-"""Reference runs: the chapters' models trained longer than the quick profile can afford.
+"""Reference runs: the chapters' models trained longer, or more often, than the quick profile can.
 
-Chapters 1 and 2 compare perplexities of tiny language models. After the quick
-profile's 150 steps, 40% of the vocabulary has never been a prediction target, so the
-papers' perplexity *gains* cannot show. The reference run trains the same variants
-for :data:`LM_PLAN` ``["steps"]`` steps (after which almost every word has been a target),
-with three seeds each, and commits small results (a JSON file and a log) under
-``src/aniso/results/reference/``. The chapters load them with :func:`load` and show them beside
-their own quick runs, labelled.
-
-One command regenerates them (each run on one CPU thread; ``--workers 2`` runs two
-at a time on two cores)::
+Chapters 1 and 2 compare perplexities of tiny language models. After the quick profile's 150
+steps, 40% of the vocabulary has never been a prediction target, so the papers' perplexity
+*gains* cannot show. The LM reference run trains the same variants for :data:`LM_PLAN`
+``["steps"]`` steps, with three seeds each. Chapter 4's SimCSE runs (:data:`SIMCSE_PLAN`: the
+whole training curve, three seeds of the quick run, of the ablation and of the supervised run)
+and chapter 5's alignment + uniformity sweep (:data:`AU_PLAN`) are two more. Each commits small
+results (a JSON file and a log) under ``src/aniso/results/reference/``; the chapters load them
+with :func:`load` and show them beside their own quick runs, labelled. One command each
+regenerates them (``--workers 2``: two LM runs at a time, one thread each)::
 
     python -m aniso.reference lm [--workers 2] [--out src/aniso/results/reference]
     python -m aniso.reference simcse [--out src/aniso/results/reference]
     python -m aniso.reference au [--out src/aniso/results/reference]
 
-Chapter 4's SimCSE runs (:data:`SIMCSE_PLAN`) are a second reference run: the whole training
-curve and three seeds of the ablation and of the supervised run, in ``simcse.json``. Chapter 5's
-sweep of the alignment + uniformity objective (:data:`AU_PLAN`: three weightings, three seeds)
-is a third, in ``au.json``.
-
-The file records the SHA-256 of the plan (:func:`plan_hash`: every resolved training
+A file records the SHA-256 of its plan (:func:`plan_hash`: every resolved training
 configuration, the corpus and what is measured), and each run the SHA-256 of its own
-configuration (:func:`run_hash`); the test suite checks that the committed file matches
-the plan in this module. An interrupted or extended run resumes: runs whose results are
-already in the file with the same run hash are skipped.
-"""
+configuration (:func:`run_hash`, or the contrastive run's key); the test suite checks that the
+committed files match the plans in this module. An interrupted or extended LM run resumes: runs
+already in the file with the same run hash are skipped."""
 
 from __future__ import annotations
 
@@ -39,6 +32,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
+
+from .seeds import mean_sd, tie  # noqa: F401  (the chapters call reference.mean_sd)
 
 VERSION = 1  # bump when what is measured changes
 
@@ -438,29 +433,42 @@ def _run_contrastive(which: str, plan: dict, configs: dict, digest: str, out_dir
     return blob
 
 
-def mean_sd(values, digits: int = 1, fmt: str | None = None) -> str:
-    """``"mean ± sd"`` of the values across seeds (sd with ddof=1). Chapters 1 and 2.
+def per_seed(blob: dict, run: str, measure: str, step: int | None = None) -> list[float]:
+    """One value per seed of ``run`` in a contrastive reference file (chapters 4 and 5).
 
-    One value: ``"x (1 seed)"``; none: ``"–"`` (a reference run still under way). ``fmt``
-    (e.g. ``".1e"``) replaces the fixed-point format with ``digits`` decimals.
+    ``measure`` is a column of the run's STS-B dev records (``"spearman"``, ``"alignment"``,
+    ``"uniformity"``), read at ``step`` (default: the last evaluation), or ``"test:<task>"``,
+    the test score of the best dev checkpoint. The seeds come in the plan's order.
     """
-    a = np.asarray(list(values), dtype=np.float64)
-    if len(a) == 0:
-        return "–"
-    fmt = fmt or f".{digits}f"
-    if len(a) == 1:
-        return f"{a[0]:{fmt}} (1 seed)"
-    return f"{a.mean():{fmt}} ± {a.std(ddof=1):{fmt}}"
+    rows = {r["seed"]: r for r in blob["runs"] if r["run"] == run}
+    if not rows:
+        raise KeyError(f"no run {run!r} in this reference file; it has "
+                       f"{sorted({r['run'] for r in blob['runs']})}")
+    out = []
+    for seed in blob["plan"]["seeds"]:
+        r = rows[seed]
+        if measure.startswith("test:"):
+            out.append(float(r["test"][measure[5:]]))
+            continue
+        ev = r["evals"]
+        at = len(ev["step"]) - 1 if step is None else ev["step"].index(step)
+        out.append(float(ev[measure][at]))
+    return out
 
 
-def tie(a, b) -> bool:
-    """True when two sets of per-seed values differ by less than their spread. Chapters 1, 2.
+def recorded_evals(config, which: str = "simcse"):
+    """The STS-B dev records (a DataFrame, as :attr:`aniso.contrastive.SimCSERun.evals`) of the
+    run of ``<which>.json`` trained with ``config``, found by its key (configuration, base
+    model's weights, code version). Chapters 4 to 6 read the quick profile's ablation runs
+    this way instead of training them; a changed configuration, model or code is refused."""
+    import pandas as pd
 
-    The book's rule: the difference of the means is a tie when it is smaller than the
-    larger of the two standard deviations across seeds (ddof=1).
-    """
-    a, b = np.asarray(list(a), dtype=np.float64), np.asarray(list(b), dtype=np.float64)
-    return bool(abs(a.mean() - b.mean()) < max(a.std(ddof=1), b.std(ddof=1)))
+    blob = load(which)
+    for r in blob["runs"]:
+        if r["key"] == config.key():
+            return pd.DataFrame(r["evals"]).astype({"step": int})
+    raise KeyError(f"the reference run {which!r} has no run with this configuration (key "
+                   f"{config.key()}); regenerate it: python -m aniso.reference {which}")
 
 
 def main(argv=None) -> int:
