@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from aniso import contrastive_reference as cref
 from aniso import reference
 
 
@@ -84,21 +85,22 @@ def tiny_blob():
         return {"run": "unsup", "seed": seed, "key": f"k{seed}",
                 "evals": {"step": [0, 25, 50], "spearman": dev, "alignment": [0.1, 0.2, 0.3],
                           "uniformity": [-0.5, -1.5, -2.0]},
-                "test": {"stsb": test, "sickr": test - 10}}
+                "test": {"stsb": test, "sickr": test - 10}, "whitened": {"stsb": test + 1}}
     return {"plan": {"seeds": [42, 43]},
             "runs": [rec(43, [40.0, 55.0, 52.0], 47.0), rec(42, [40.0, 60.0, 58.0], 49.0)]}
 
 
 def test_per_seed_reads_a_measure_per_seed_in_the_plans_order():
     blob = tiny_blob()
-    assert reference.per_seed(blob, "unsup", "spearman") == [58.0, 52.0]  # the last evaluation
-    assert reference.per_seed(blob, "unsup", "spearman", step=25) == [60.0, 55.0]
-    assert reference.per_seed(blob, "unsup", "uniformity", step=0) == [-0.5, -0.5]
-    assert reference.per_seed(blob, "unsup", "test:sickr") == [39.0, 37.0]
+    assert cref.per_seed(blob, "unsup", "spearman") == [58.0, 52.0]  # the last evaluation
+    assert cref.per_seed(blob, "unsup", "spearman", step=25) == [60.0, 55.0]
+    assert cref.per_seed(blob, "unsup", "uniformity", step=0) == [-0.5, -0.5]
+    assert cref.per_seed(blob, "unsup", "test:sickr") == [39.0, 37.0]
+    assert cref.per_seed(blob, "unsup", "whitened:stsb") == [50.0, 48.0]
     with pytest.raises(KeyError, match="no run 'sup'"):
-        reference.per_seed(blob, "sup", "spearman")
+        cref.per_seed(blob, "sup", "spearman")
     with pytest.raises(ValueError):
-        reference.per_seed(blob, "unsup", "spearman", step=30)  # not an evaluation step
+        cref.per_seed(blob, "unsup", "spearman", step=30)  # not an evaluation step
 
 
 def test_recorded_evals_finds_a_run_by_its_configuration(monkeypatch, tmp_path):
@@ -109,17 +111,17 @@ def test_recorded_evals_finds_a_run_by_its_configuration(monkeypatch, tmp_path):
     blob["runs"][1]["key"] = cfg.key()
     (tmp_path / "simcse.json").write_text(json.dumps(blob), encoding="utf-8")
     monkeypatch.setenv("ANISO_RESULTS_DIR", str(tmp_path))
-    ev = reference.recorded_evals(cfg)
+    ev = cref.recorded_evals(cfg)
     assert ev.step.tolist() == [0, 25, 50] and ev.spearman.tolist() == [40.0, 60.0, 58.0]
     with pytest.raises(KeyError, match="python -m aniso.reference simcse"):
-        reference.recorded_evals(cfg.replace(seed=7))  # another configuration is refused
+        cref.recorded_evals(cfg.replace(seed=7))  # another configuration is refused
 
 
 def test_committed_simcse_results_match_the_plan():
     """Chapter 4's reference run: every planned (run, seed) is there, trained with the
     configuration, base model and code that the plan resolves to today."""
-    blob = committed("simcse", reference.simcse_plan_hash(), reference.SIMCSE_PLAN)
-    configs = reference.simcse_configs()
+    blob = committed("simcse", cref.simcse_plan_hash(), cref.SIMCSE_PLAN)
+    configs = cref.simcse_configs()
     assert [(r["run"], r["seed"]) for r in blob["runs"]] == list(configs)
     for r in blob["runs"]:
         assert r["key"] == configs[r["run"], r["seed"]].key()
@@ -127,7 +129,7 @@ def test_committed_simcse_results_match_the_plan():
         assert ev["step"][0] == 0 and r["best_step"] in ev["step"]
         assert all(np.isfinite(v) for v in ev["spearman"])
     curve = blob["runs"][0]["evals"]["step"]
-    assert curve[-1] == reference.SIMCSE_PLAN["curve"]["max_steps"]
+    assert curve[-1] == cref.SIMCSE_PLAN["curve"]["max_steps"]
 
 
 def test_the_quick_ablation_runs_are_seed_42_of_the_reference():
@@ -136,18 +138,18 @@ def test_the_quick_ablation_runs_are_seed_42_of_the_reference():
     from aniso.contrastive import book_configs
     from aniso.evaluation import FROM_REFERENCE
 
-    configs, quick = reference.simcse_configs(), book_configs("quick")
+    configs, quick = cref.simcse_configs(), book_configs("quick")
     for name in FROM_REFERENCE:
         assert configs[f"ablation: {name}", 42].key() == quick[name].key()
-        assert reference.recorded_evals(quick[name]).step.tolist()[-1] == 25
+        assert cref.recorded_evals(quick[name]).step.tolist()[-1] == 25
 
 
 def test_simcse_plan_hash_follows_the_plan():
-    h = reference.simcse_plan_hash()
-    plan = json.loads(json.dumps(reference.SIMCSE_PLAN))
-    assert reference.simcse_plan_hash(plan) == h
+    h = cref.simcse_plan_hash()
+    plan = json.loads(json.dumps(cref.SIMCSE_PLAN))
+    assert cref.simcse_plan_hash(plan) == h
     plan["seeds"] = plan["seeds"][:2]
-    assert reference.simcse_plan_hash(plan) != h
+    assert cref.simcse_plan_hash(plan) != h
 
 
 def test_committed_au_results_match_the_plan():
@@ -156,20 +158,47 @@ def test_committed_au_results_match_the_plan():
     the run chapter 5 trains itself (book_configs("quick")["align_uniform"])."""
     from aniso.contrastive import book_configs
 
-    blob = committed("au", reference.au_plan_hash(), reference.AU_PLAN)
-    configs = reference.au_configs()
+    blob = committed("au", cref.au_plan_hash(), cref.AU_PLAN)
+    configs = cref.au_configs()
     assert [(r["run"], r["seed"]) for r in blob["runs"]] == list(configs)
     for r in blob["runs"]:
         assert r["key"] == configs[r["run"], r["seed"]].key()
         assert r["evals"]["step"][0] == 0 and r["best_step"] in r["evals"]["step"]
         assert set(r["test"]) == {"stsb", "sickr"}
-    first = next(iter(reference.AU_PLAN["variants"]))
+    first = next(iter(cref.AU_PLAN["variants"]))
     assert configs[first, 42].key() == book_configs("quick")["align_uniform"].key()
 
 
 def test_au_plan_hash_follows_the_plan():
-    h = reference.au_plan_hash()
-    plan = json.loads(json.dumps(reference.AU_PLAN))
-    assert reference.au_plan_hash(plan) == h
+    h = cref.au_plan_hash()
+    plan = json.loads(json.dumps(cref.AU_PLAN))
+    assert cref.au_plan_hash(plan) == h
     plan["variants"]["λ = 0.1, t = 2"]["uniform_t"] = 3.0
-    assert reference.au_plan_hash(plan) != h
+    assert cref.au_plan_hash(plan) != h
+
+
+def test_committed_conclusion_results_match_the_plan():
+    """Chapter 6's reference run: [CLS] and mean-pooled SimCSE with every seed, scored on the
+    seven test sets as they are and after whitening; seed 42 is the quick run of chapter 4 and
+    the mean-pooled run chapter 6 describes."""
+    from aniso.contrastive import book_configs
+
+    blob = committed("conclusion", cref.conclusion_plan_hash(), cref.CONCLUSION_PLAN)
+    configs = cref.conclusion_configs()
+    assert [(r["run"], r["seed"]) for r in blob["runs"]] == list(configs)
+    tasks = set(cref.CONCLUSION_PLAN["tasks"])
+    for r in blob["runs"]:
+        assert r["key"] == configs[r["run"], r["seed"]].key()
+        assert set(r["test"]) == tasks and set(r["whitened"]) == tasks
+    unsup = book_configs("quick")["unsup"]
+    assert configs["unsup", 42].key() == unsup.key()
+    mean = unsup.replace(pooling="mean", mlp_head_in_training=False)
+    assert configs["unsup, mean pooling", 42].key() == mean.key()
+
+
+def test_conclusion_plan_hash_follows_the_plan():
+    h = cref.conclusion_plan_hash()
+    plan = json.loads(json.dumps(cref.CONCLUSION_PLAN))
+    assert cref.conclusion_plan_hash(plan) == h
+    plan["whiten_wiki"] = 1000
+    assert cref.conclusion_plan_hash(plan) != h

@@ -414,16 +414,16 @@ def book_trajectories(profile: str = "quick", data_dir=None) -> dict:
 
     In the quick profile the two ablation runs of :data:`FROM_REFERENCE` come from chapter 4's
     reference run, whose seed 42 has the same configuration
-    (:func:`aniso.reference.recorded_evals` checks the key); the other runs are trained, or
-    come from the run cache.
+    (:func:`aniso.contrastive_reference.recorded_evals` checks the key); the other runs are
+    trained, or come from the run cache.
     """
-    from . import reference
     from .contrastive import RUN_LABELS, book_configs, train_simcse
+    from .contrastive_reference import recorded_evals
 
     out = {}
     for k, c in book_configs(profile).items():
         if profile == "quick" and k in FROM_REFERENCE:
-            out[RUN_LABELS[k]] = reference.recorded_evals(c)
+            out[RUN_LABELS[k]] = recorded_evals(c)
         else:
             out[RUN_LABELS[k]] = train_simcse(c, data_dir=data_dir).evals
     return out

@@ -3,9 +3,9 @@
 Chapters 1 and 2 compare perplexities of tiny language models. After the quick profile's 150
 steps, 40% of the vocabulary has never been a prediction target, so the papers' perplexity
 *gains* cannot show. The LM reference run trains the same variants for :data:`LM_PLAN`
-``["steps"]`` steps, with three seeds each. Chapter 4's SimCSE runs (:data:`SIMCSE_PLAN`: the
-whole training curve, three seeds of the quick run, of the ablation and of the supervised run)
-and chapter 5's alignment + uniformity sweep (:data:`AU_PLAN`) are two more. Each commits small
+``["steps"]`` steps, with three seeds each. Chapter 4's SimCSE runs, chapter 5's alignment +
+uniformity sweep and chapter 6's tests are the contrastive reference runs, planned in
+:mod:`aniso.contrastive_reference`. Each commits small
 results (a JSON file and a log) under ``src/aniso/results/reference/``; the chapters load them
 with :func:`load` and show them beside their own quick runs, labelled. One command each
 regenerates them (``--workers 2``: two LM runs at a time, one thread each)::
@@ -13,11 +13,12 @@ regenerates them (``--workers 2``: two LM runs at a time, one thread each)::
     python -m aniso.reference lm [--workers 2] [--out src/aniso/results/reference]
     python -m aniso.reference simcse [--out src/aniso/results/reference]
     python -m aniso.reference au [--out src/aniso/results/reference]
+    python -m aniso.reference conclusion [--out src/aniso/results/reference]
 
 A file records the SHA-256 of its plan (:func:`plan_hash`: every resolved training
 configuration, the corpus and what is measured), and each run the SHA-256 of its own
 configuration (:func:`run_hash`, or the contrastive run's key); the test suite checks that the
-committed files match the plans in this module. An interrupted or extended LM run resumes: runs
+committed files match the plans. An interrupted or extended LM run resumes: runs
 already in the file with the same run hash are skipped."""
 
 from __future__ import annotations
@@ -316,178 +317,27 @@ def run_lm(out_dir=None, workers: int = 1, plan: dict = LM_PLAN) -> dict:
     return blob
 
 
-# Chapter 4's reference run: SimCSE's whole training curve on the stand-in (the quick run stops
-# at step 50), and three seeds of the quick run, of the ablation (the first 25 steps of the quick
-# schedule with each kind of positive) and of the supervised run on SICK.
-SIMCSE_PLAN = {
-    "curve": {"n_sentences": 11913, "max_steps": 400, "eval_every": 25},  # all of wiki1m_sample
-    "seeds": [42, 43, 44],
-    "ablation": ["dropout", "no_dropout", "delete_word"],
-    "ablation_steps": 25,
-}
-
-
-def simcse_configs(plan: dict = SIMCSE_PLAN) -> dict:
-    """``{(run, seed): SimCSEConfig}`` of the SimCSE reference run (chapter "SimCSE")."""
-    from .contrastive import book_configs
-
-    c = book_configs("quick")
-    out = {("curve", 42): c["unsup"].replace(**plan["curve"])}
-    for seed in plan["seeds"]:
-        out["unsup", seed] = c["unsup"].replace(seed=seed)  # the quick run, three seeds
-        for positive in plan["ablation"]:
-            out[f"ablation: {positive}", seed] = c["unsup"].replace(
-                positive=positive, stop_after=plan["ablation_steps"], seed=seed
-            )
-        out["supervised", seed] = c["sup"].replace(seed=seed)
-    return out
-
-
-def _contrastive_hash(plan: dict, configs: dict) -> str:
-    """SHA-256 of a contrastive reference plan and of every run's key (its config, the base
-    model's weights and the contrastive code's version:
-    :meth:`aniso.contrastive.SimCSEConfig.key`)."""
-    keys = sorted(f"{n}|{s}|{c.key()}" for (n, s), c in configs.items())
-    blob = {"version": VERSION, "plan": plan, "runs": keys}
-    return hashlib.sha256(json.dumps(blob, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
-
-
-def simcse_plan_hash(plan: dict = SIMCSE_PLAN) -> str:
-    """SHA-256 of the SimCSE plan and of every run's key (see :func:`_contrastive_hash`)."""
-    return _contrastive_hash(plan, simcse_configs(plan))
-
-
-# Chapter 5's reference run: training on L_align + lambda L_uniform with three weightings (Wang
-# and Isola's defaults, a tenth of the uniformity weight, and InfoNCE's own weighting at
-# tau = 0.05), three seeds each, on the quick run's schedule. Seed 42 of the first is the run
-# that chapter 5 trains itself.
-AU_PLAN = {
-    "variants": {
-        "λ = 1, t = 2 (Wang and Isola's)": {"uniform_t": 2.0, "uniform_weight": 1.0},
-        "λ = 0.1, t = 2": {"uniform_t": 2.0, "uniform_weight": 0.1},
-        "λ = 0.1, t = 10 (InfoNCE's limit)": {"uniform_t": 10.0, "uniform_weight": 0.1},
-    },
-    "seeds": [42, 43, 44],
-}
-
-
-def au_configs(plan: dict = AU_PLAN) -> dict:
-    """``{(variant, seed): SimCSEConfig}`` of the alignment-uniformity reference run (chapter
-    "Alignment and uniformity"): the book's ``align_uniform`` run with each weighting and seed."""
-    from .contrastive import book_configs
-
-    c = book_configs("quick")["align_uniform"]
-    return {(name, seed): c.replace(**over, seed=seed)
-            for name, over in plan["variants"].items() for seed in plan["seeds"]}
-
-
-def au_plan_hash(plan: dict = AU_PLAN) -> str:
-    """SHA-256 of the alignment-uniformity plan and of every run's key."""
-    return _contrastive_hash(plan, au_configs(plan))
-
-
-def run_simcse(out_dir=None, plan: dict = SIMCSE_PLAN) -> dict:
-    """Run the SimCSE reference run; write ``simcse.json`` and ``simcse.log`` into out_dir.
-
-    Finished runs come from the contrastive run cache (:func:`aniso.contrastive.train_simcse`).
-    """
-    return _run_contrastive("simcse", plan, simcse_configs(plan), simcse_plan_hash(plan), out_dir)
-
-
-def run_au(out_dir=None, plan: dict = AU_PLAN) -> dict:
-    """Run the alignment-uniformity reference run; write ``au.json`` and ``au.log``."""
-    return _run_contrastive("au", plan, au_configs(plan), au_plan_hash(plan), out_dir)
-
-
-def _run_contrastive(which: str, plan: dict, configs: dict, digest: str, out_dir=None) -> dict:
-    """Train (or take from the cache) every run of ``configs``; record its STS-B dev evaluations,
-    best step and (ablations aside) its STS-B and SICK-R test scores in ``<which>.json``."""
-    import torch
-
-    from .contrastive import train_simcse
-    from .evaluation import evaluate_many
-
-    out = Path(out_dir) if out_dir else results_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    blob = {"config_sha256": digest, "plan": plan, "runs": []}
-    for (name, seed), cfg in configs.items():
-        t0 = time.time()
-        run = train_simcse(cfg)
-        row = {"run": name, "seed": seed, "key": cfg.key(), "best_step": run.best_step,
-               "evals": {k: [round(float(x), 5) for x in v]
-                         for k, v in run.evals.to_dict("list").items()}}
-        if not name.startswith("ablation"):
-            test = evaluate_many(run.encoder(), ["stsb", "sickr"], ("cls",))["cls"]
-            row["test"] = {t: round(float(r["all"]), 4) for t, r in test.items()}
-        if name == "curve":
-            row["loss"] = {k: [round(float(x), 5) for x in v]
-                           for k, v in run.loss.to_dict("list").items()}
-        row["train seconds"] = round(float(run.summary["train_seconds"]), 1)
-        blob["runs"].append(row)
-        with (out / f"{which}.log").open("a", encoding="utf-8") as f:
-            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {name} seed={seed} "
-                    f"best_step={run.best_step} wall={time.time() - t0:.0f}s\n")
-        print(f"[reference] {name} seed {seed}: best step {run.best_step}", flush=True)
-    blob["environment"] = {"torch": torch.__version__, "numpy": np.__version__}
-    _write(out / f"{which}.json", blob)
-    return blob
-
-
-def per_seed(blob: dict, run: str, measure: str, step: int | None = None) -> list[float]:
-    """One value per seed of ``run`` in a contrastive reference file (chapters 4 and 5).
-
-    ``measure`` is a column of the run's STS-B dev records (``"spearman"``, ``"alignment"``,
-    ``"uniformity"``), read at ``step`` (default: the last evaluation), or ``"test:<task>"``,
-    the test score of the best dev checkpoint. The seeds come in the plan's order.
-    """
-    rows = {r["seed"]: r for r in blob["runs"] if r["run"] == run}
-    if not rows:
-        raise KeyError(f"no run {run!r} in this reference file; it has "
-                       f"{sorted({r['run'] for r in blob['runs']})}")
-    out = []
-    for seed in blob["plan"]["seeds"]:
-        r = rows[seed]
-        if measure.startswith("test:"):
-            out.append(float(r["test"][measure[5:]]))
-            continue
-        ev = r["evals"]
-        at = len(ev["step"]) - 1 if step is None else ev["step"].index(step)
-        out.append(float(ev[measure][at]))
-    return out
-
-
-def recorded_evals(config, which: str = "simcse"):
-    """The STS-B dev records (a DataFrame, as :attr:`aniso.contrastive.SimCSERun.evals`) of the
-    run of ``<which>.json`` trained with ``config``, found by its key (configuration, base
-    model's weights, code version). Chapters 4 to 6 read the quick profile's ablation runs
-    this way instead of training them; a changed configuration, model or code is refused."""
-    import pandas as pd
-
-    blob = load(which)
-    for r in blob["runs"]:
-        if r["key"] == config.key():
-            return pd.DataFrame(r["evals"]).astype({"step": int})
-    raise KeyError(f"the reference run {which!r} has no run with this configuration (key "
-                   f"{config.key()}); regenerate it: python -m aniso.reference {which}")
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m aniso.reference",
         description="Regenerate a reference run (aniso/results/reference/).",
     )
-    ap.add_argument("which", choices=["lm", "simcse", "au"],
+    ap.add_argument("which", choices=["lm", "simcse", "au", "conclusion"],
                     help="lm: the language models of chapters 1 and 2; simcse: chapter 4's runs; "
-                         "au: chapter 5's alignment + uniformity sweep")
+                         "au: chapter 5's alignment + uniformity sweep; conclusion: chapter 6's "
+                         "tests (aniso.contrastive_reference)")
     ap.add_argument(
         "--out", default=None, help="output folder (default: the package's results/reference)"
     )
     ap.add_argument("--workers", type=int, default=1, help="runs in parallel (one thread each)")
     args = ap.parse_args(argv)
     t0 = time.time()
-    runners = {"lm": lambda: run_lm(args.out, args.workers), "simcse": lambda: run_simcse(args.out),
-               "au": lambda: run_au(args.out)}
-    blob = runners[args.which]()
+    if args.which == "lm":
+        blob = run_lm(args.out, args.workers)
+    else:
+        from . import contrastive_reference
+
+        blob = getattr(contrastive_reference, f"run_{args.which}")(args.out)
     print(
         f"[reference] {len(blob['runs'])} runs, complete={blob.get('complete', True)}, "
         f"{time.time() - t0:.0f} s",
