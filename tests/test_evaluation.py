@@ -67,7 +67,29 @@ def test_score_task_on_hand_made_fixture():
     # wmean: subset x ranks (1, .707, 0) vs (5, 3, 1) -> 100;
     # subset y (1, .894, .707) vs (4, 4.5, .5) -> 50
     assert res["wmean"] == pytest.approx((3 * 100 + 3 * 50) / 6)
-    assert score_task(task, e1, e2, by_subset=False)["wmean"] == res["all"]
+    assert res["mean"] == pytest.approx((100 + 50) / 2)  # equal sizes: mean = wmean
+    flat = score_task(task, e1, e2, by_subset=False)
+    assert flat["wmean"] == flat["mean"] == res["all"]
+
+
+def test_wmean_weights_by_subset_size_and_mean_does_not():
+    """Subsets of 4 and 3 pairs: "wmean" weights the per-subset correlations by size, "mean"
+    does not; both checked against scipy's Spearman on each subset."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    e1, e2 = rng.normal(size=(7, 3)), rng.normal(size=(7, 3))
+    gold = rng.uniform(0, 5, 7)
+    subsets = ["x"] * 4 + ["y"] * 3
+    task = data.STSData("toy", [f"a{i}" for i in range(7)], [f"b{i}" for i in range(7)], gold,
+                        subsets)
+    cos = (e1 * e2).sum(1) / np.linalg.norm(e1, axis=1) / np.linalg.norm(e2, axis=1)
+    rx = 100 * spearmanr(cos[:4], gold[:4]).statistic
+    ry = 100 * spearmanr(cos[4:], gold[4:]).statistic
+    res = score_task(task, e1, e2)
+    assert res["wmean"] == pytest.approx((4 * rx + 3 * ry) / 7)
+    assert res["mean"] == pytest.approx((rx + ry) / 2)
+    assert res["all"] == pytest.approx(100 * spearmanr(cos, gold).statistic)
 
 
 class FixedEncoder(Encoder):

@@ -367,3 +367,22 @@ def test_cosine_contributions_sum_to_the_average_cosine_and_match_a_pair_loop():
     np.testing.assert_allclose(cc, loop, atol=1e-12)
     assert cc.sum() == pytest.approx(m.average_cosine(x), abs=1e-12)
     assert cc.argmax() == 0 and cc[0] > 0.5
+
+
+def test_alignment_and_uniformity_refuse_raw_vectors_when_told_they_are_unit():
+    """normalize=False asserts unit rows: raw vectors (the bug of SimCSE #122, where the reference
+    code on unnormalized features gave alignment 185) are refused; unit rows give the same value
+    as the default, which normalizes."""
+    x = np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]])
+    y = np.array([[4.0, 3.0], [0.0, 1.0], [1.0, 1.0]])
+    with pytest.raises(ValueError, match="not unit vectors"):
+        m.alignment(x, y, normalize=False)
+    with pytest.raises(ValueError, match="not unit vectors"):
+        m.uniformity(x, normalize=False)
+    ux = x / np.linalg.norm(x, axis=1, keepdims=True)
+    uy = y / np.linalg.norm(y, axis=1, keepdims=True)
+    assert m.alignment(ux, uy, normalize=False) == pytest.approx(m.alignment(x, y))
+    assert m.uniformity(ux, normalize=False) == pytest.approx(m.uniformity(x))
+    # by hand: (3,4)/5 vs (4,3)/5 -> squared distance 2/25; (1,0) vs (0,1) -> 2;
+    # (0,1) vs (1,1)/sqrt2 -> 2 - sqrt2
+    assert m.alignment(x, y) == pytest.approx((2 / 25 + 2 + 2 - np.sqrt(2)) / 3)

@@ -86,7 +86,9 @@ def score_task(
 ) -> dict:
     """Spearman x100 of one task in both settings ("all" and "wmean"). Chapter "The problem".
 
-    With ``by_subset=False`` (STS-B, SICK-R) "wmean" equals "all".
+    Also ``"mean"``, the unweighted mean of the per-subset correlations (SentEval's other
+    aggregation; chapter "Reproducing the numbers"). With ``by_subset=False`` (STS-B, SICK-R)
+    "wmean" and "mean" equal "all".
     """
     if len(emb1) != len(task):
         raise ValueError(f"{task.name} has {len(task)} pairs but {len(emb1)} embeddings were given")
@@ -95,14 +97,15 @@ def score_task(
     subsets = np.asarray(task.subsets)
     result = {"all": spearman_x100(cos, gold), "n": len(gold), "n_zero_norm": n_zero}
     if not by_subset:
-        result["wmean"] = result["all"]
+        result["wmean"] = result["mean"] = result["all"]
         return result
-    total, acc = 0, 0.0
+    per_subset, sizes = [], []
     for sub in dict.fromkeys(subsets):
         sel = subsets == sub
-        acc += spearman_x100(cos[sel], gold[sel]) * sel.sum()
-        total += sel.sum()
-    result["wmean"] = float(acc / total)
+        per_subset.append(spearman_x100(cos[sel], gold[sel]))
+        sizes.append(sel.sum())
+    result["wmean"] = float(np.average(per_subset, weights=sizes))
+    result["mean"] = float(np.mean(per_subset))
     return result
 
 

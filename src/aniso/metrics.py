@@ -34,19 +34,9 @@ import numpy as np
 from scipy.spatial.distance import pdist
 from scipy.special import logsumexp
 
-__all__ = [
-    "cosine_similarity_matrix",
-    "average_cosine",
-    "paired_cosine",
-    "isotropy_mu_viswanath",
-    "isoscore",
-    "effective_rank",
-    "singular_spectrum",
-    "alignment",
-    "uniformity",
-    "cosine_contributions",
-    "isotropy_report",
-]
+__all__ = ["cosine_similarity_matrix", "average_cosine", "paired_cosine", "isotropy_mu_viswanath",
+           "isoscore", "effective_rank", "singular_spectrum", "alignment", "uniformity",
+           "cosine_contributions", "isotropy_report"]
 
 # Above this many rows, `uniformity` computes the exact all-pairs mean in row
 # blocks instead of materialising the full `pdist` vector (n(n-1)/2 floats).
@@ -359,7 +349,19 @@ def singular_spectrum(x: Any, center: bool = True, normalize: bool = True) -> np
 # --------------------------------------------------------------------------
 # alignment and uniformity
 # --------------------------------------------------------------------------
-def alignment(x: Any, y: Any, alpha: float = 2) -> float:
+def _on_sphere(u: np.ndarray, normalize: bool, what: str) -> np.ndarray:
+    """Unit rows: normalized here, or (``normalize=False``) checked, and refused if not unit."""
+    if normalize:
+        return _unit_rows(u)
+    norms = np.linalg.norm(u, axis=1)
+    if not np.allclose(norms, 1.0, atol=1e-4):
+        raise ValueError(f"{what}: the rows are not unit vectors (norms {norms.min():.3g} to "
+                         f"{norms.max():.3g}), and Wang & Isola define the loss on the "
+                         "hypersphere: normalize them, or pass normalize=True")
+    return u
+
+
+def alignment(x: Any, y: Any, alpha: float = 2, normalize: bool = True) -> float:
     """Alignment loss of Wang & Isola (2020); 0 = positive pairs coincide.
 
     Introduced in chapter "The problem".
@@ -367,7 +369,9 @@ def alignment(x: Any, y: Any, alpha: float = 2) -> float:
     ``L_align = E_{(x, y) ~ p_pos} ||f(x) - f(y)||_2^alpha``: row i of ``x`` and
     row i of ``y`` form a positive pair.  Features are L2-normalized inside
     this function (the definition is on the unit hypersphere), so the value
-    lies in [0, 2^alpha].  Shapes must match.
+    lies in [0, 2^alpha].  Shapes must match. ``normalize=False`` says the rows
+    are unit vectors already and refuses any that are not (computing the loss on
+    raw vectors is a common bug; chapter "Reproducing the numbers").
 
     Reference: Wang, T. & Isola, P. (2020). Understanding Contrastive
     Representation Learning through Alignment and Uniformity on the
@@ -379,11 +383,13 @@ def alignment(x: Any, y: Any, alpha: float = 2) -> float:
     _same_shape(ux, uy, "alignment")
     if not alpha > 0:
         raise ValueError(f"alpha must be positive; got {alpha!r}")
-    dist = np.linalg.norm(_unit_rows(ux) - _unit_rows(uy), axis=1)
+    dist = np.linalg.norm(_on_sphere(ux, normalize, "alignment x")
+                          - _on_sphere(uy, normalize, "alignment y"), axis=1)
     return float(np.mean(dist**alpha))
 
 
-def uniformity(x: Any, t: float = 2, max_points: int | None = None, seed: int = 0) -> float:
+def uniformity(x: Any, t: float = 2, max_points: int | None = None, seed: int = 0,
+               normalize: bool = True) -> float:
     """Uniformity loss of Wang & Isola (2020); lower = more uniform on the sphere.
 
     Introduced in chapter "The problem".
@@ -395,14 +401,15 @@ def uniformity(x: Any, t: float = 2, max_points: int | None = None, seed: int = 
     ``scipy.spatial.distance.pdist(..., "sqeuclidean")`` for n <= 5000 and in
     row blocks (still exact, same result) above that.  ``max_points=m``
     first subsamples m rows without replacement using
-    ``np.random.default_rng(seed)`` when n > m.
+    ``np.random.default_rng(seed)`` when n > m. ``normalize=False``: as in
+    :func:`alignment`, rows that are not unit vectors are refused.
 
     Reference: Wang, T. & Isola, P. (2020). Understanding Contrastive
     Representation Learning through Alignment and Uniformity on the
     Hypersphere. ICML 2020 (reference code: ``torch.pdist(x, p=2).pow(2)
     .mul(-t).exp().mean().log()``).
     """
-    u = _unit_rows(_as_matrix(x, need_nonzero=True))
+    u = _on_sphere(_as_matrix(x, need_nonzero=True), normalize, "uniformity")
     if not t > 0:
         raise ValueError(f"t must be positive; got {t!r}")
     if max_points is not None:

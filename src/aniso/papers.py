@@ -6,13 +6,14 @@
   each source used. :func:`aniso.evaluation.results_table` puts them beside ours.
 * :data:`PAPER_SIMCSE`: the SimCSE numbers that are not rows of a test-set
   table (dev-set ablations, the supervised model).
+* :data:`SIMCSE_TABLE_B2`: SimCSE's reproductions of SBERT and BERT-whitening in both settings.
 * :data:`BERT_FLOW_TABLE1`: Li et al. (2020), Table 1, the token embeddings of
   bert-base-uncased by frequency rank (chapter "BERT-flow and whitening").
 """
 
 from __future__ import annotations
 
-__all__ = ["PAPER_NUMBERS", "PAPER_SETTINGS", "PAPER_SIMCSE", "BERT_FLOW_TABLE1"]
+__all__ = ["PAPER_NUMBERS", "PAPER_SETTINGS", "PAPER_SIMCSE", "SIMCSE_TABLE_B2", "BERT_FLOW_TABLE1"]
 
 # Published Spearman x 100 on the test sets, as printed in each paper.
 # (source, row) -> {task: value}
@@ -108,6 +109,30 @@ PAPER_SIMCSE = {
     "Table 3: fixed 0.1 (same mask twice)": 43.6,
     "Table 5: Sup-SimCSE-BERT-base": dict(
         sts12=75.30, sts13=84.67, sts14=80.19, sts15=85.40, sts16=80.82, stsb=84.25, sickr=80.39
+    ),
+}
+
+#: Gao et al. 2021 (SimCSE), Table B.2: the authors' reproductions of SBERT and BERT-whitening
+#: (bert-base) aggregated both ways, (row, setting) -> {task: value} (chapter "Reproducing the
+#: numbers"). STS-B and SICK-R have no subsets, so the settings coincide there.
+SIMCSE_TABLE_B2 = {
+    ("SBERT", "all"): dict(
+        sts12=70.97, sts13=76.53, sts14=73.19, sts15=79.09, sts16=74.30, stsb=76.98, sickr=72.91
+    ),
+    ("SBERT", "wmean"): dict(
+        sts12=66.35, sts13=73.76, sts14=73.88, sts15=77.33, sts16=73.62, stsb=76.98, sickr=72.91
+    ),
+    ("BERT-whitening (NLI)", "all"): dict(
+        sts12=57.83, sts13=66.90, sts14=60.89, sts15=75.08, sts16=71.30, stsb=68.23, sickr=63.73
+    ),
+    ("BERT-whitening (NLI)", "wmean"): dict(
+        sts12=61.43, sts13=65.90, sts14=65.96, sts15=74.80, sts16=73.10, stsb=68.23, sickr=63.73
+    ),
+    ("BERT-whitening (target)", "all"): dict(
+        sts12=42.88, sts13=77.77, sts14=66.27, sts15=63.60, sts16=67.58, stsb=71.34, sickr=60.40
+    ),
+    ("BERT-whitening (target)", "wmean"): dict(
+        sts12=63.38, sts13=73.01, sts14=69.13, sts15=74.48, sts16=72.56, stsb=71.34, sickr=60.40
     ),
 }
 
