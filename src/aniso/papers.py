@@ -13,7 +13,8 @@
 
 from __future__ import annotations
 
-__all__ = ["PAPER_NUMBERS", "PAPER_SETTINGS", "PAPER_SIMCSE", "SIMCSE_TABLE_B2", "BERT_FLOW_TABLE1"]
+__all__ = ["PAPER_NUMBERS", "PAPER_SETTINGS", "PAPER_SIMCSE", "SIMCSE_TABLE_B2", "BERT_FLOW_TABLE1",
+           "ETHAYARAJH_BERT_BASELINE"]
 
 # Published Spearman x 100 on the test sets, as printed in each paper.
 # (source, row) -> {task: value}
@@ -100,13 +101,18 @@ PAPER_SETTINGS = {
 }
 
 #: Numbers of the SimCSE paper (bert-base-uncased) that the package has no other home for.
-#: Table 1 and Table 3 are STS-B *dev* Spearman x 100; Table 5 rows are test sets, "all" setting.
+#: Tables 1, 3 and 6 (unsup. column) are STS-B *dev* Spearman x 100; Table 5 rows are test sets,
+#: "all" setting.
 PAPER_SIMCSE = {
     "Table 1: dropout (unsup. SimCSE)": 82.5,
     "Table 1: delete one word": 75.9,
     "Table 1: delete one word, w/o dropout": 74.2,
     "Table 3: no dropout (p = 0)": 71.1,
     "Table 3: fixed 0.1 (same mask twice)": 43.6,
+    "Table 6: [CLS] w/ MLP": 81.7,
+    "Table 6: [CLS] w/ MLP (train)": 82.5,
+    "Table 6: [CLS] w/o MLP": 80.9,
+    "Table 6: first-last avg.": 81.2,
     "Table 5: Sup-SimCSE-BERT-base": dict(
         sts12=75.30, sts13=84.67, sts14=80.19, sts15=85.40, sts16=80.82, stsb=84.25, sickr=80.39
     ),
@@ -148,3 +154,10 @@ BERT_FLOW_TABLE1 = {
         "[5K, 10K)": 1.30,
     },
 }
+
+#: Ethayarajh (2019): the anisotropy baseline of bert-base-cased per layer (0 = the input layer),
+#: the "mean cosine similarity across words" of his repository (kawine/contextual,
+#: bert/embedding_space_stats.json), whose README says it is close to, not exactly, what the
+#: paper's Figure 1 charts (chapter "Reproducing the numbers").
+ETHAYARAJH_BERT_BASELINE = [0.105, 0.168, 0.219, 0.245, 0.327, 0.377, 0.420, 0.398, 0.399, 0.484,
+                            0.561, 0.675, 0.477]
