@@ -80,6 +80,26 @@ def test_pinned_values_and_determinism(tiny_bert_dir, tmp_path):
     )
 
 
+def test_repeated_sentences_are_encoded_once(tiny_bert_dir, monkeypatch):
+    enc = load_encoder(str(tiny_bert_dir))
+    seen = []
+    real = TransformerEncoder._encode_many
+
+    def spy(self, sentences, *a):
+        seen.append(list(sentences))
+        return real(self, sentences, *a)
+
+    monkeypatch.setattr(TransformerEncoder, "_encode_many", spy)
+    twice = [SENTS[1], SENTS[0], SENTS[1], SENTS[2], SENTS[0]]
+    emb = enc.encode(twice, pooling="layers", cache=False)
+    assert seen == [[SENTS[1], SENTS[0], SENTS[2]]]  # each sentence once, first-seen order
+    assert emb.shape == (5, 3, 16)
+    np.testing.assert_array_equal(emb[0], emb[2])
+    np.testing.assert_array_equal(emb[1], emb[4])
+    alone = enc.encode([SENTS[2]], pooling="layers", cache=False)
+    np.testing.assert_allclose(emb[3], alone[0], atol=1e-6)
+
+
 def test_minilm_mean_matches_sentence_transformers(cache_dir):
     from sentence_transformers import SentenceTransformer
 

@@ -153,7 +153,14 @@ class Encoder:
             ]
         if show_progress is None:
             show_progress = len(sentences) > 4 * batch_size
-        results = self._encode_many(sentences, todo, batch_size, show_progress)
+        # a sentence that occurs several times (a quarter of the test pairs' sentences do) is
+        # encoded once and its vector copied to each occurrence
+        unique = list(dict.fromkeys(sentences))
+        results = self._encode_many(unique, todo, batch_size, show_progress)
+        if len(unique) < len(sentences):
+            row = {s: i for i, s in enumerate(unique)}
+            where = np.fromiter((row[s] for s in sentences), dtype=np.int64, count=len(sentences))
+            results = {p: np.asarray(v)[where] for p, v in results.items()}
         for p in todo:
             emb = results[p].astype(np.float32)
             if not np.isfinite(emb).all():
