@@ -135,6 +135,23 @@ def test_no_dropout_and_align_uniform_runs(tiny_setup, tmp_path):
     assert au.done and np.isfinite(au.loss.loss).all()
 
 
+def test_shared_mask_run_and_the_saved_mlp_head(tiny_setup, tmp_path):
+    cfg = tiny_setup.replace(n_sentences=8, eval_every=2)
+    run = C.train_simcse(cfg.replace(positive="shared_mask", output_dir=str(tmp_path / "sm")))
+    assert run.done and np.isfinite(run.loss.loss).all()
+    saved = torch.load(run.dir / "best" / C.HEAD_FILE, weights_only=True)
+    head = run.mlp_head()
+    x = np.random.default_rng(0).normal(size=(3, saved["weight"].shape[1])).astype(np.float32)
+    ref = torch.tanh(torch.nn.functional.linear(torch.from_numpy(x).double(),
+                                                saved["weight"].double(), saved["bias"].double()))
+    np.testing.assert_allclose(head(x), ref.numpy(), rtol=1e-6, atol=1e-7)
+    assert head(x).shape == (3, saved["weight"].shape[0]) and np.abs(head(x)).max() < 1
+    bare = C.train_simcse(cfg.replace(mlp_head_in_training=False, output_dir=str(tmp_path / "b")))
+    assert not (bare.dir / "best" / C.HEAD_FILE).exists()
+    with pytest.raises(FileNotFoundError, match="no MLP head"):
+        bare.mlp_head()
+
+
 def test_book_configs_and_free_cores():
     quick = C.book_configs("quick")
     assert set(quick) == {"unsup", "no_dropout", "delete_word", "sup", "align_uniform"}

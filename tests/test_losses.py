@@ -44,6 +44,23 @@ def test_info_nce_equals_multiple_negatives_ranking_loss(tiny_bert):
     assert abs(L.info_nce(a, p, 0.05, hard_negatives=n).item() - theirs.item()) < 1e-6
 
 
+def test_shared_mask_loss_is_info_nce_of_one_pass_twice(tiny_bert):
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    model = _st_model(tiny_bert)
+    model.train()  # dropout on: every forward pass draws new masks
+    features = [model.preprocess(SENTENCES[:8]), model.preprocess(SENTENCES[:8])]
+    shared = L.shared_mask_loss(model, scale=20.0)
+    torch.manual_seed(0)
+    theirs = shared(features, None)
+    torch.manual_seed(0)  # the same masks again, for one pass over the anchors
+    z = model(model.preprocess(SENTENCES[:8]))["sentence_embedding"]
+    assert abs(L.info_nce(z, z, temperature=0.05).item() - theirs.item()) < 1e-6
+    torch.manual_seed(0)
+    two_masks = MultipleNegativesRankingLoss(model, scale=20.0)(features, None)
+    assert two_masks.item() > theirs.item() + 1e-3  # two masks: the positive is no longer z itself
+
+
 def test_info_nce_with_hard_negatives_by_direct_computation():
     g = torch.Generator().manual_seed(0)
     z1, z2, hn = (torch.randn(5, 7, generator=g, dtype=torch.float64) for _ in range(3))

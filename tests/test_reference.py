@@ -144,14 +144,6 @@ def test_the_quick_ablation_runs_are_seed_42_of_the_reference():
         assert cref.recorded_evals(quick[name]).step.tolist()[-1] == 25
 
 
-def test_simcse_plan_hash_follows_the_plan():
-    h = cref.simcse_plan_hash()
-    plan = json.loads(json.dumps(cref.SIMCSE_PLAN))
-    assert cref.simcse_plan_hash(plan) == h
-    plan["seeds"] = plan["seeds"][:2]
-    assert cref.simcse_plan_hash(plan) != h
-
-
 def test_committed_au_results_match_the_plan():
     """Chapter 5's reference run: every weighting with every seed, trained with the configuration,
     base model and code that the plan resolves to today; seed 42 of Wang and Isola's weighting is
@@ -167,14 +159,6 @@ def test_committed_au_results_match_the_plan():
         assert set(r["test"]) == {"stsb", "sickr"}
     first = next(iter(cref.AU_PLAN["variants"]))
     assert configs[first, 42].key() == book_configs("quick")["align_uniform"].key()
-
-
-def test_au_plan_hash_follows_the_plan():
-    h = cref.au_plan_hash()
-    plan = json.loads(json.dumps(cref.AU_PLAN))
-    assert cref.au_plan_hash(plan) == h
-    plan["variants"]["λ = 0.1, t = 2"]["uniform_t"] = 3.0
-    assert cref.au_plan_hash(plan) != h
 
 
 def test_committed_conclusion_results_match_the_plan():
@@ -196,9 +180,46 @@ def test_committed_conclusion_results_match_the_plan():
     assert configs["unsup, mean pooling", 42].key() == mean.key()
 
 
-def test_conclusion_plan_hash_follows_the_plan():
-    h = cref.conclusion_plan_hash()
-    plan = json.loads(json.dumps(cref.CONCLUSION_PLAN))
-    assert cref.conclusion_plan_hash(plan) == h
-    plan["whiten_wiki"] = 1000
-    assert cref.conclusion_plan_hash(plan) != h
+def test_committed_pitfalls_results_match_the_plan():
+    """Chapter 7's reference run: with every seed, the quick run (scored below and through its
+    MLP head), the run trained without the head, and 25 steps with one mask for both views; seed
+    42 of the first is chapter 4's quick run, and the shared-mask runs stop where chapter 4's
+    ablation runs stop."""
+    from aniso.contrastive import book_configs
+
+    blob = committed("pitfalls", cref.pitfalls_plan_hash(), cref.PITFALLS_PLAN)
+    configs = cref.pitfalls_configs()
+    assert [(r["run"], r["seed"]) for r in blob["runs"]] == list(configs)
+    for r in blob["runs"]:
+        assert r["key"] == configs[r["run"], r["seed"]].key()
+        if r["run"] == "unsup":
+            assert set(r["test"]) == set(r["through head"]) == {"stsb", "sickr"}
+        elif r["run"].startswith("ablation"):
+            assert r["evals"]["step"][-1] == cref.PITFALLS_PLAN["shared_mask_steps"]
+        else:
+            assert "through head" not in r
+    quick = book_configs("quick")
+    assert configs["unsup", 42].key() == quick["unsup"].key()
+    assert configs["ablation: shared_mask", 42].stop_after == quick["no_dropout"].stop_after
+
+
+def _set(plan, path, value):
+    *keys, last = path
+    for k in keys:
+        plan = plan[k]
+    plan[last] = value
+
+
+@pytest.mark.parametrize("name, plan_name, path, value", [
+    ("simcse", "SIMCSE_PLAN", ["seeds"], [42, 43]),
+    ("au", "AU_PLAN", ["variants", "λ = 0.1, t = 2", "uniform_t"], 3.0),
+    ("conclusion", "CONCLUSION_PLAN", ["whiten_wiki"], 1000),
+    ("pitfalls", "PITFALLS_PLAN", ["shared_mask_steps"], 20),
+])
+def test_contrastive_plan_hashes_follow_the_plan(name, plan_name, path, value):
+    digest = getattr(cref, f"{name}_plan_hash")
+    h = digest()
+    plan = json.loads(json.dumps(getattr(cref, plan_name)))
+    assert digest(plan) == h
+    _set(plan, path, value)
+    assert digest(plan) != h

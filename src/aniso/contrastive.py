@@ -45,12 +45,13 @@ from . import files
 from .devices import barrier, distributed_args, precision
 from .encoders import TransformerEncoder, model_path
 from .evaluation import DevProbe
-from .losses import AlignUniformLoss
+from .losses import AlignUniformLoss, shared_mask_loss
 from .threads import free_threads
 
 __all__ = ["SimCSEConfig", "paper_config", "quick_config", "book_configs", "train_simcse",
            "SimCSERun", "RUN_LABELS"]
 
+HEAD_FILE = "mlp_head.pt"  # the MLP head's linear layer, beside the best checkpoint
 _CODE_VERSION = 1  # bump when a change in training would change the results of a cached run
 
 
@@ -70,7 +71,8 @@ class SimCSEConfig:
     sits on top during training only (SimCSE's ``cls`` setting; evaluation
     uses the pooled vector below it). ``positive``: ``dropout`` (the same
     sentence twice, two dropout masks), ``no_dropout`` (dropout probabilities
-    set to 0) or ``delete_word`` (the second view misses one random word).
+    set to 0), ``delete_word`` (the second view misses one random word) or ``shared_mask``
+    (one dropout mask for both views: SimCSE's "fixed 0.1", chapter "Reproducing the numbers").
     ``objective``: ``infonce`` or ``align_uniform``. ``supervised="sick"``
     replaces the sentences by SICK train entailment pairs, with a
     contradiction of the same premise as a hard negative where there is one.
@@ -102,7 +104,8 @@ class SimCSEConfig:
     output_dir: str | None = None
 
     def __post_init__(self):
-        choices = {"pooling": ("cls", "mean"), "positive": ("dropout", "no_dropout", "delete_word"),
+        positives = ("dropout", "no_dropout", "delete_word", "shared_mask")
+        choices = {"pooling": ("cls", "mean"), "positive": positives,
                    "objective": ("infonce", "align_uniform"), "supervised": (None, "sick")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -243,11 +246,12 @@ def _build_model(config: SimCSEConfig):
 
 class _Monitor(TrainerCallback):
     """Every ``eval_every`` steps (and at step 0): STS-B dev Spearman, alignment, uniformity of the
-    pooled vector *below* the MLP head; the best dev step's encoder goes to ``best/``."""
+    pooled vector *below* the MLP head; the best dev step's encoder goes to ``best/`` (with the
+    head's weights, ``best/mlp_head.pt``, when it has one)."""
 
     def __init__(self, run_dir: Path, config: SimCSEConfig, transformer, tokenizer,
-                 probe: DevProbe):
-        self.run_dir, self.config, self.probe = run_dir, config, probe
+                 probe: DevProbe, head=None):
+        self.run_dir, self.config, self.probe, self.head = run_dir, config, probe, head
         self.encoder = TransformerEncoder(transformer, tokenizer, "simcse-training")
         self.log_path = run_dir / "evals.jsonl"
         self.best = -np.inf
@@ -270,6 +274,10 @@ class _Monitor(TrainerCallback):
             with files.atomic_dir(self.run_dir / "best") as tmp:
                 self.encoder.model.save_pretrained(tmp)
                 self.encoder.tokenizer.save_pretrained(tmp)
+                if self.head is not None:  # the MLP head, for reading out through it
+                    linear = self.head.linear
+                    torch.save({"weight": linear.weight.detach().cpu().clone(),
+                                "bias": linear.bias.detach().cpu().clone()}, tmp / HEAD_FILE)
                 best = {"step": step, "spearman": m["spearman"]}
                 (tmp / "aniso_step.json").write_text(json.dumps(best))
 
@@ -283,7 +291,6 @@ class _Monitor(TrainerCallback):
         if state.is_world_process_zero and (state.global_step % self.config.eval_every == 0
                                             or state.global_step == last):
             self.measure(state.global_step, state)
-
 
 
 class _StopAfter(TrainerCallback):
@@ -349,12 +356,24 @@ class SimCSERun:
 
     def encoder(self, name: str | None = None, max_length: int = 128) -> TransformerEncoder:
         """The best dev checkpoint's encoder (the pooled vector below the MLP head); its embedding
-        cache
-        entries are named after the run folder unless ``name`` is given."""
+        cache entries are named after the run folder unless ``name`` is given."""
         if not (self.dir / "best").is_dir():
             raise FileNotFoundError(f"{self.dir} holds no best checkpoint yet (train it first)")
         best = str(self.dir / "best")
         return TransformerEncoder.from_path(best, name or self.dir.name, max_length)
+
+    def mlp_head(self):
+        """The best checkpoint's MLP head as a function ``x -> tanh(x W^T + b)`` (numpy), to read
+        the encoder out *through* it: a transform for :func:`aniso.evaluation.evaluate_many`
+        (chapter "Reproducing the numbers"). Fails for a run without a head, or one cached
+        before the book saved heads (retrain it: ``train_simcse(config, force=True)``)."""
+        path = self.dir / "best" / HEAD_FILE
+        if not self.config.mlp_head_in_training or not path.exists():
+            raise FileNotFoundError(f"no MLP head in {path.parent}: trained without one, or "
+                                    "cached before heads were saved (train_simcse(force=True))")
+        blob = torch.load(path, weights_only=True)
+        w, b = blob["weight"].double().numpy(), blob["bias"].double().numpy()
+        return lambda x: np.tanh(np.asarray(x, np.float64) @ w.T + b).astype(np.float32)
 
     @classmethod
     def load(cls, run_dir) -> "SimCSERun":
@@ -386,7 +405,9 @@ def train_simcse(config: SimCSEConfig, *, force: bool = False, callbacks=(), dat
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
     )
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.losses import (
+        MultipleNegativesRankingLoss as MNRL,
+    )
     from transformers.trainer_callback import PrinterCallback
     from transformers.utils import logging as hf_logging
 
@@ -421,10 +442,11 @@ def train_simcse(config: SimCSEConfig, *, force: bool = False, callbacks=(), dat
         loss = AlignUniformLoss(model, config.align_alpha, config.uniform_t, config.uniform_weight)
     else:
         gather = args.world_size > 1  # negatives from every process
-        loss = MultipleNegativesRankingLoss(model, scale=1.0 / config.temperature,
-                                            gather_across_devices=gather)
+        make = shared_mask_loss if config.positive == "shared_mask" else MNRL
+        loss = make(model, scale=1.0 / config.temperature, gather_across_devices=gather)
     monitor = _Monitor(run_dir, config, transformer.auto_model, transformer.tokenizer,
-                       DevProbe("stsb-dev", data_dir))
+                       DevProbe("stsb-dev", data_dir),
+                       head=model[2] if config.mlp_head_in_training else None)
 
     class _Trainer(SentenceTransformerTrainer):
         def add_model_card_callback(self, default_args_dict):  # no model card: nothing to publish

@@ -1,13 +1,13 @@
 """The contrastive reference runs: SimCSE's runs of chapter 4, the alignment + uniformity sweep of
-chapter 5 and the tests of chapter 6, trained longer or with more seeds than a chapter can afford.
+chapter 5, the tests of chapter 6 and the pitfalls of chapter 7, trained longer or with more seeds than a chapter can afford.
 
-Each plan (:data:`SIMCSE_PLAN`, :data:`AU_PLAN`, :data:`CONCLUSION_PLAN`) resolves to training
+Each plan (:data:`SIMCSE_PLAN`, :data:`AU_PLAN`, :data:`CONCLUSION_PLAN`, :data:`PITFALLS_PLAN`) resolves to training
 configurations (:func:`simcse_configs`, ...); the committed file records the SHA-256 of the plan
 and of every run's key (configuration, base model's weights, code version), which the tests
 check. One command regenerates each file (:mod:`aniso.reference` holds the command, the
 language-model run and :func:`aniso.reference.load`)::
 
-    python -m aniso.reference simcse | au | conclusion
+    python -m aniso.reference simcse | au | conclusion | pitfalls
 
 The chapters read per-seed values with :func:`per_seed`, and the quick profile's ablation runs
 with :func:`recorded_evals`.
@@ -120,6 +120,37 @@ def conclusion_plan_hash(plan: dict = CONCLUSION_PLAN) -> str:
     return _contrastive_hash(plan, conclusion_configs(plan))
 
 
+# Chapter 7's pitfalls 3 and 4, three seeds each: the quick run (its MLP head saved, so that it
+# can be read out below the head and through it), the same run trained without the head, and the
+# first 25 steps of the quick schedule with one dropout mask for both views (SimCSE's "fixed
+# 0.1"; chapter 4's reference run has the same 25 steps with two masks and without dropout).
+PITFALLS_PLAN = {
+    "seeds": [42, 43, 44],
+    "shared_mask_steps": 25,
+    "through_head": True,  # also score the [CLS] vectors after the saved MLP head
+}
+
+
+def pitfalls_configs(plan: dict = PITFALLS_PLAN) -> dict:
+    """``{(run, seed): SimCSEConfig}`` of chapter 7's reference run (chapter "Reproducing the
+    numbers")."""
+    from .contrastive import book_configs
+
+    unsup = book_configs("quick")["unsup"]
+    out = {}
+    for seed in plan["seeds"]:
+        out["unsup", seed] = unsup.replace(seed=seed)
+        out["unsup, no MLP head", seed] = unsup.replace(mlp_head_in_training=False, seed=seed)
+        out["ablation: shared_mask", seed] = unsup.replace(
+            positive="shared_mask", stop_after=plan["shared_mask_steps"], seed=seed)
+    return out
+
+
+def pitfalls_plan_hash(plan: dict = PITFALLS_PLAN) -> str:
+    """SHA-256 of chapter 7's plan and of every run's key."""
+    return _contrastive_hash(plan, pitfalls_configs(plan))
+
+
 def run_simcse(out_dir=None, plan: dict = SIMCSE_PLAN) -> dict:
     """Run the SimCSE reference run; write ``simcse.json`` and ``simcse.log`` into out_dir.
 
@@ -139,15 +170,22 @@ def run_conclusion(out_dir=None, plan: dict = CONCLUSION_PLAN) -> dict:
                             conclusion_plan_hash(plan), out_dir)
 
 
+def run_pitfalls(out_dir=None, plan: dict = PITFALLS_PLAN) -> dict:
+    """Run chapter 7's reference run; write ``pitfalls.json`` and ``pitfalls.log``."""
+    return _run_contrastive("pitfalls", plan, pitfalls_configs(plan), pitfalls_plan_hash(plan),
+                            out_dir)
+
+
 def _run_contrastive(which: str, plan: dict, configs: dict, digest: str, out_dir=None) -> dict:
     """Train (or take from the cache) every run of ``configs``; record its STS-B dev evaluations,
     best step and (ablations aside) its test scores, "all" setting, with the run's own pooling
     (on ``plan["tasks"]``, default STS-B and SICK-R), in ``<which>.json``. A plan with
     ``"whiten_wiki": n`` also records the scores after whitening fitted on the run's own vectors
-    of the first n wiki1m sentences (``"whitened"``)."""
+    of the first n wiki1m sentences (``"whitened"``), and one with ``"through_head": True`` the
+    scores of runs trained with the MLP head read out through it (``"through head"``)."""
     import torch
 
-    from .contrastive import train_simcse
+    from .contrastive import HEAD_FILE, train_simcse
     from .data import load_sentences
     from .evaluation import evaluate_many
     from .postprocess import Whitening, fit_on_sentences
@@ -159,6 +197,9 @@ def _run_contrastive(which: str, plan: dict, configs: dict, digest: str, out_dir
     for (name, seed), cfg in configs.items():
         t0 = time.time()
         run = train_simcse(cfg)
+        head = plan.get("through_head") and cfg.mlp_head_in_training and "ablation" not in name
+        if head and not (run.dir / "best" / HEAD_FILE).exists():
+            run = train_simcse(cfg, force=True)  # cached before the book saved the MLP head
         row = {"run": name, "seed": seed, "key": cfg.key(), "best_step": run.best_step,
                "evals": {k: [round(float(x), 5) for x in v]
                          for k, v in run.evals.to_dict("list").items()}}
@@ -169,6 +210,8 @@ def _run_contrastive(which: str, plan: dict, configs: dict, digest: str, out_dir
                 wiki = load_sentences("wiki1m", plan["whiten_wiki"])
                 transforms["whitened"] = (p, fit_on_sentences(Whitening(), enc, wiki, p,
                                                               show_progress=False))
+            if head:
+                transforms["through head"] = (p, run.mlp_head())
             res = evaluate_many(enc, tasks, (p,), transforms=transforms)
             for key, label in [("test", p), *((k, k) for k in transforms)]:
                 row[key] = {t: round(float(r["all"]), 4) for t, r in res[label].items()}

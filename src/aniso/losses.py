@@ -9,6 +9,8 @@ Introduced in chapter "SimCSE" (notebooks/04_simcse.ipynb) and used in chapter
   check against it.
 * :func:`align_uniform_loss` is the objective of Wang & Isola (2020), and
   :class:`AlignUniformLoss` wraps it as a sentence-transformers loss.
+* :func:`shared_mask_loss` builds SimCSE's "fixed 0.1" ablation (one dropout mask for both
+  views; chapter "Reproducing the numbers").
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["info_nce", "align_uniform_loss", "AlignUniformLoss"]
+__all__ = ["info_nce", "align_uniform_loss", "AlignUniformLoss", "shared_mask_loss"]
 
 
 def info_nce(z1, z2, temperature: float = 0.05, hard_negatives=None):
@@ -69,3 +71,23 @@ class AlignUniformLoss(torch.nn.Module):
 
     def get_config_dict(self):
         return {"alpha": self.alpha, "t": self.t, "lam": self.lam}
+
+
+def shared_mask_loss(model, scale: float = 20.0, gather_across_devices: bool = False):
+    """InfoNCE where both views of a sentence share one dropout mask (SimCSE's Table 3, "fixed
+    0.1"). Chapter "Reproducing the numbers".
+
+    Two forward passes give every sentence two different dropout masks; this loss makes one
+    pass over the anchor column (dropout on) and uses its output as both views, which is what
+    two passes with the same mask would compute: the positive is the anchor itself, as with
+    dropout switched off, while the negatives still see dropout. A
+    ``MultipleNegativesRankingLoss`` in all else (the same ``scale`` = 1 / temperature).
+    """
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    class SharedMaskLoss(MultipleNegativesRankingLoss):
+        def forward(self, sentence_features, labels=None):
+            z = self.model(list(sentence_features)[0])["sentence_embedding"]
+            return self.compute_loss_from_embeddings([z, z], labels)
+
+    return SharedMaskLoss(model, scale=scale, gather_across_devices=gather_across_devices)

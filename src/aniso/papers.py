@@ -9,12 +9,14 @@
 * :data:`SIMCSE_TABLE_B2`: SimCSE's reproductions of SBERT and BERT-whitening in both settings.
 * :data:`BERT_FLOW_TABLE1`: Li et al. (2020), Table 1, the token embeddings of
   bert-base-uncased by frequency rank (chapter "BERT-flow and whitening").
+* :data:`ETHAYARAJH_BERT_BASELINE` and :data:`PROMPTBERT_ANISOTROPY`: later work on
+  anisotropy (chapter "Reproducing the numbers").
 """
 
 from __future__ import annotations
 
 __all__ = ["PAPER_NUMBERS", "PAPER_SETTINGS", "PAPER_SIMCSE", "SIMCSE_TABLE_B2", "BERT_FLOW_TABLE1",
-           "ETHAYARAJH_BERT_BASELINE"]
+           "ETHAYARAJH_BERT_BASELINE", "PROMPTBERT_ANISOTROPY"]
 
 # Published Spearman x 100 on the test sets, as printed in each paper.
 # (source, row) -> {task: value}
@@ -161,3 +163,11 @@ BERT_FLOW_TABLE1 = {
 #: paper's Figure 1 charts (chapter "Reproducing the numbers").
 ETHAYARAJH_BERT_BASELINE = [0.105, 0.168, 0.219, 0.245, 0.327, 0.377, 0.420, 0.398, 0.399, 0.484,
                             0.561, 0.675, 0.477]
+
+#: Jiang et al. (2022, PromptBERT): the anisotropy of bert-base-uncased sentence embeddings (the
+#: average cosine between sentence embeddings, x 100) as the first author reports it in the
+#: repository's issue tracker (kongds/Prompt-BERT #21): static token embeddings averaged,
+#: the same without the biased tokens (frequent tokens, subwords, punctuation), the last layer
+#: averaged (chapter "Reproducing the numbers").
+PROMPTBERT_ANISOTROPY = {"static token average": 82.5, "static, biased tokens removed": 78.19,
+                         "last layer average": 48.74}

@@ -4,8 +4,8 @@ Chapters 1 and 2 compare perplexities of tiny language models. After the quick p
 steps, 40% of the vocabulary has never been a prediction target, so the papers' perplexity
 *gains* cannot show. The LM reference run trains the same variants for :data:`LM_PLAN`
 ``["steps"]`` steps, with three seeds each. Chapter 4's SimCSE runs, chapter 5's alignment +
-uniformity sweep and chapter 6's tests are the contrastive reference runs, planned in
-:mod:`aniso.contrastive_reference`. Each commits small
+uniformity sweep, chapter 6's tests and chapter 7's pitfalls are the contrastive reference
+runs, planned in :mod:`aniso.contrastive_reference`. Each commits small
 results (a JSON file and a log) under ``src/aniso/results/reference/``; the chapters load them
 with :func:`load` and show them beside their own quick runs, labelled. One command each
 regenerates them (``--workers 2``: two LM runs at a time, one thread each)::
@@ -14,6 +14,7 @@ regenerates them (``--workers 2``: two LM runs at a time, one thread each)::
     python -m aniso.reference simcse [--out src/aniso/results/reference]
     python -m aniso.reference au [--out src/aniso/results/reference]
     python -m aniso.reference conclusion [--out src/aniso/results/reference]
+    python -m aniso.reference pitfalls [--out src/aniso/results/reference]
 
 A file records the SHA-256 of its plan (:func:`plan_hash`: every resolved training
 configuration, the corpus and what is measured), and each run the SHA-256 of its own
@@ -322,10 +323,11 @@ def main(argv=None) -> int:
         prog="python -m aniso.reference",
         description="Regenerate a reference run (aniso/results/reference/).",
     )
-    ap.add_argument("which", choices=["lm", "simcse", "au", "conclusion"],
+    ap.add_argument("which", choices=["lm", "simcse", "au", "conclusion", "pitfalls"],
                     help="lm: the language models of chapters 1 and 2; simcse: chapter 4's runs; "
                          "au: chapter 5's alignment + uniformity sweep; conclusion: chapter 6's "
-                         "tests (aniso.contrastive_reference)")
+                         "tests; pitfalls: chapter 7's MLP-head and shared-mask runs "
+                         "(aniso.contrastive_reference)")
     ap.add_argument(
         "--out", default=None, help="output folder (default: the package's results/reference)"
     )
