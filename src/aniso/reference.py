@@ -54,6 +54,13 @@ LM_PLAN = {
         "SC polynomial": {"reg": "spectrum", "prior": "polynomial"},
         "untied": {"tied": False},
         "SC exponential, λs=0": {"reg": "spectrum", "prior": "exponential", "lambda_sv": 0.0},
+        # chapter 2's ablation of the orthogonality penalty: its Frobenius terms only
+        "SC exponential, Frobenius terms only": {
+            "reg": "spectrum",
+            "prior": "exponential",
+            "lambda_3": 0.0,
+            "lambda_4": 0.0,
+        },
         # chapter 2's sweeps of the paper's grid {0.1, 1, 10, 100}: the polynomial prior's
         # λp from the prior initialisation, and λe from the SVD initialisation (can the
         # penalty alone bring the spectrum to the prior when it has 1000 steps?)
