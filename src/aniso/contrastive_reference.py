@@ -1,11 +1,12 @@
 """The contrastive reference runs: SimCSE's runs of chapter 4, the alignment + uniformity sweep of
-chapter 5, the tests of chapter 6 and the pitfalls of chapter 7, trained longer or with more seeds than a chapter can afford.
+chapter 5, the tests of chapter 6 and the pitfalls of chapter 7, trained longer or with more
+seeds than a chapter can afford.
 
-Each plan (:data:`SIMCSE_PLAN`, :data:`AU_PLAN`, :data:`CONCLUSION_PLAN`, :data:`PITFALLS_PLAN`) resolves to training
-configurations (:func:`simcse_configs`, ...); the committed file records the SHA-256 of the plan
-and of every run's key (configuration, base model's weights, code version), which the tests
-check. One command regenerates each file (:mod:`aniso.reference` holds the command, the
-language-model run and :func:`aniso.reference.load`)::
+Each plan (:data:`SIMCSE_PLAN`, :data:`AU_PLAN`, :data:`CONCLUSION_PLAN`, :data:`PITFALLS_PLAN`)
+resolves to training configurations (:func:`simcse_configs`, ...); the committed file records
+the SHA-256 of the plan and of every run's key (configuration, base model's weights, code
+version), which the tests check. One command regenerates each file (:mod:`aniso.reference`
+holds the command, the language-model run and :func:`aniso.reference.load`)::
 
     python -m aniso.reference simcse | au | conclusion | pitfalls
 
