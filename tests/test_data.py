@@ -4,20 +4,19 @@ the download path (pooch) against a local HTTP server on 127.0.0.1 (the network 
 import collections
 import hashlib
 import http.server
-import io
 import os
 import shutil
-import tarfile
 import threading
 import time
-import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
 
 from aniso import data as D
 from aniso import datadir as F
+from aniso.datasources import UPSTREAMS
 
 STSB_COUNTS = {"train": 5749, "dev": 1500, "test": 1379}
 SICK_COUNTS = {"train": 4500, "trial": 500, "test": 4927}
@@ -61,10 +60,15 @@ CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens, the connecti
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
-    """Every download URL points at a closed local port unless a test serves it."""
-    for key, url in F.URLS.items():
-        monkeypatch.setitem(F.URLS, key, f"{CLOSED}/{url.rsplit('/', 1)[1]}")
+    """Every upstream host is a closed local port unless a test serves a mirror of it."""
+    monkeypatch.setenv(F.MIRROR_ENV, CLOSED)
     monkeypatch.setattr(D, "WIKI1M_URL", f"{CLOSED}/wiki1m_for_simcse.txt")
+
+
+def _mirror_path(key: str) -> str:
+    """The path of an upstream artifact on a mirror: /<host>/<path> of its first URL."""
+    url = urlsplit(UPSTREAMS[key].urls[0])
+    return f"/{url.netloc}{url.path}"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -105,11 +109,12 @@ def server():
             return base + path
 
         @staticmethod
-        def serve(monkeypatch, payloads):
-            for key, body in payloads.items():
-                path = f"/{key}/{Path(F.URLS[key]).name}"
-                handler.payloads[path] = body
-                monkeypatch.setitem(F.URLS, key, base + path)
+        def mirror(monkeypatch, artifacts: dict) -> None:
+            """Serve ``{UPSTREAMS key: bytes}`` at each artifact's first URL, as a mirror of
+            the upstream hosts (``ANISO_DATA_MIRROR``)."""
+            monkeypatch.setenv(F.MIRROR_ENV, base)
+            for key, body in artifacts.items():
+                handler.payloads[_mirror_path(key)] = body
 
     yield Server
     httpd.shutdown()
@@ -343,164 +348,156 @@ def test_corrupt_sts_file(data_dir, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "load,fname,url_key",
+    "load,fname,key",
     [
-        (lambda d: D.load_stsb("test", d), "sts-test.csv", "stsb"),
-        (lambda d: D.load_sts(2016, d), "STS2016.input.answer-answer.txt", "sts16"),
-        (lambda d: D.load_sickr("train", d), "SICK_train.txt", "sick-train"),
+        (lambda d: D.load_stsb("test", d), "sts-test.csv", "stsb/sts-test.csv"),
+        (
+            lambda d: D.load_sts(2016, d),
+            "STS2016.input.answer-answer.txt",
+            "sts12_16/STS16/STS2016.input.answer-answer.txt",
+        ),
+        (lambda d: D.load_sickr("train", d), "SICK_train.txt", "sick/SICK_train.txt"),
+        (lambda d: D.load_sentences("wiki1m", data_dir=d), "wiki1m_head.txt", "wiki1m-prefix"),
     ],
 )
-def test_missing_file_without_network(tmp_path, load, fname, url_key):
+def test_missing_file_without_network(tmp_path, load, fname, key):
     t0 = time.monotonic()
     with pytest.raises(F.DataError) as e:
         load(tmp_path)
     assert time.monotonic() - t0 < 2 and F.DOWNLOAD_TIMEOUT <= 10
     msg = str(e.value)
     assert "ANISO_DATA_DIR" in msg and fname in msg and str(tmp_path) in msg
-    assert F.URLS[url_key] in msg and "could not be downloaded" in msg
-    assert "connect to the internet" in msg
+    # one clear error naming the file and every URL tried (here through the closed mirror)
+    for url in UPSTREAMS[key].urls:
+        assert F.mirrored(url) in msg
+    assert "could not be downloaded" in msg and "connect to the internet" in msg
     assert list(tmp_path.iterdir()) == []  # no temp files, no empty folders
 
 
-def test_missing_sentence_file_is_not_downloaded(tmp_path):
-    with pytest.raises(F.DataError) as e:
-        D.load_sentences("wiki1m", data_dir=tmp_path)
-    msg = str(e.value)
-    assert "wiki1m_head.txt" in msg and "ANISO_DATA_DIR" in msg
-    assert "no download source" in msg
+def test_a_file_without_a_source_says_so(tmp_path):
+    with pytest.raises(F.DataError, match="has no download source"):
+        F.data_file("nowhere/file.txt", tmp_path)
 
 
-# ------------------------------------------------------- fake downloads
-
-
-def _stsb_tarball(data_dir) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name in [
-            "sts-train.csv",
-            "sts-dev.csv",
-            "sts-test.csv",
-            "readme.txt",
-            "LICENSE.txt",
-            "correlation.pl",
-        ]:
-            tar.add(data_dir / "stsb" / name, arcname=f"stsbenchmark/{name}")
-    return buf.getvalue()
-
-
-def _sts16_zip(data_dir, extra=None) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("sts2016-english-with-gs-v1.0/", "")
-        for p in sorted((data_dir / "sts12_16" / "STS16").iterdir()):
-            zf.write(p, f"sts2016-english-with-gs-v1.0/{p.name}")
-        zf.writestr("sts2016-english-with-gs-v1.0/correlation-noconfidence.pl", "#!perl\n")
-        for name, content in (extra or {}).items():
-            zf.writestr(name, content)
-    return buf.getvalue()
+def test_mirrored_urls(monkeypatch):
+    url = "https://raw.githubusercontent.com/o/r/0123/a/b.txt"
+    monkeypatch.delenv(F.MIRROR_ENV)
+    assert F.mirrored(url) == url
+    monkeypatch.setenv(F.MIRROR_ENV, "http://127.0.0.1:8000/")
+    assert F.mirrored(url) == "http://127.0.0.1:8000/raw.githubusercontent.com/o/r/0123/a/b.txt"
 
 
 def test_truncated_download_of_file(data_dir, tmp_path, monkeypatch, server):
     full = (data_dir / "sick" / "SICK_trial.txt").read_bytes()
-    server.serve(monkeypatch, {"sick-trial": full[: len(full) // 2]})
+    server.mirror(monkeypatch, {"sick/SICK_trial.txt": full[: len(full) // 2]})
     with pytest.raises(F.DataError) as e:
         D.load_sickr("trial", tmp_path)
     msg = str(e.value)
-    assert "SICK_trial.txt" in msg and "sha256 check" in msg and "ANISO_DATA_DIR" in msg
+    assert "SICK_trial.txt" in msg and "sha256 check failed" in msg and "ANISO_DATA_DIR" in msg
     assert F.sums()["sick/SICK_trial.txt"] in msg
     assert not (tmp_path / "sick" / "SICK_trial.txt").exists()
     assert _leftovers(tmp_path) == [] and list(tmp_path.iterdir()) == []
 
 
-def test_truncated_download_of_archive(data_dir, tmp_path, monkeypatch, server):
-    blob = _stsb_tarball(data_dir)
-    server.serve(monkeypatch, {"stsb": blob[: len(blob) // 2]})
-    with pytest.raises(F.DataError) as e:
-        D.load_stsb("test", tmp_path)
-    msg = str(e.value)
-    assert "sts-test.csv" in msg and "truncated or corrupt" in msg and F.URLS["stsb"] in msg
-    assert not (tmp_path / "stsb" / "sts-test.csv").exists()
+def _prefix_artifact(data_dir) -> bytes:
+    """A stand-in for the committed 1,280,000-byte prefix of wiki1m: the head, one more complete
+    line and a cut one (its sha256 is not the real artifact's, so the test unpins it)."""
+    return (data_dir / "wiki1m_sample/wiki1m_head.txt").read_bytes() + b"one more line .\ncut li"
+
+
+def test_a_derived_file_is_made_from_its_artifact(data_dir, tmp_path, monkeypatch, server):
+    monkeypatch.setitem(UPSTREAMS, "wiki1m-prefix", UPSTREAMS["wiki1m-prefix"].__class__(
+        UPSTREAMS["wiki1m-prefix"].urls, None, "stand-in"))
+    server.mirror(monkeypatch, {"wiki1m-prefix": _prefix_artifact(data_dir)})
+    assert D.load_sentences("wiki1m", 3, tmp_path) == D.load_sentences("wiki1m", 3, data_dir)
+    assert _sha(tmp_path / "wiki1m_sample/wiki1m_head.txt") == F.sums()[
+        "wiki1m_sample/wiki1m_head.txt"
+    ]
     assert _leftovers(tmp_path) == []
 
 
-def test_archive_member_with_wrong_sum_is_not_kept(data_dir, tmp_path, monkeypatch, server):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for p in sorted((data_dir / "sts12_16" / "STS13").iterdir()):
-            content = p.read_bytes()
-            if p.name == "STS.gs.FNWN.txt":
-                content = content.replace(b"4", b"3", 1)
-            zf.writestr(f"test-gs/{p.name}", content)
-    server.serve(monkeypatch, {"sts13": buf.getvalue()})
+def test_a_derivation_that_misses_its_sum_is_not_kept(data_dir, tmp_path, monkeypatch, server):
+    """The prefix with one byte changed: the download passes (the test unpins its sum), the
+    derived file fails its sha256 and nothing is kept; the fallback (SimCSE's full file, not
+    served) is tried and named."""
+    monkeypatch.setitem(UPSTREAMS, "wiki1m-prefix", UPSTREAMS["wiki1m-prefix"].__class__(
+        UPSTREAMS["wiki1m-prefix"].urls, None, "stand-in"))
+    body = bytearray(_prefix_artifact(data_dir))
+    body[10] ^= 1
+    server.mirror(monkeypatch, {"wiki1m-prefix": bytes(body)})
     with pytest.raises(F.DataError) as e:
-        D.load_sts(13, tmp_path)
+        D.load_sentences("wiki1m", 3, tmp_path)
     msg = str(e.value)
-    assert "STS.gs.FNWN.txt" in msg and F.sums()["sts12_16/STS13/STS.gs.FNWN.txt"] in msg
-    folder = tmp_path / "sts12_16" / "STS13"
-    assert not (folder / "STS.gs.FNWN.txt").exists()
-    assert (folder / "STS.input.FNWN.txt").exists()  # the good members are kept
-    assert _leftovers(tmp_path) == []
+    assert "wiki1m_head.txt made from" in msg and "it was not kept" in msg
+    assert F.mirrored(UPSTREAMS["wiki1m-simcse"].urls[0]) in msg
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_artifact_that_cannot_be_read_is_reported(tmp_path, monkeypatch, server):
+    server.mirror(monkeypatch, {"r-cran-janeaustenr-deb": b"not a Debian package"})
+    with pytest.raises(F.DataError) as e:
+        F.data_file("janeausten/emma.txt", tmp_path)
+    msg = str(e.value)
+    assert "emma.txt" in msg and "sha256 check failed" in msg  # the .deb's own sum is pinned
+    assert F.mirrored(UPSTREAMS["janeaustenr-emma.rda"].urls[0]) in msg  # then its fallback
 
 
 def test_successful_download(data_dir, tmp_path, monkeypatch, server):
-    sick = data_dir / "sick" / "SICK_test_annotated.txt"
-    server.serve(
-        monkeypatch,
-        {
-            "stsb": _stsb_tarball(data_dir),
-            "sts16": _sts16_zip(data_dir, {"../evil.txt": "x", "notes/README.txt": "y"}),
-            "sick-test": sick.read_bytes(),
-        },
-    )
+    wanted = [r for r in F.sums() if r.startswith(("stsb/", "sts12_16/STS16/"))]
+    wanted.append("sick/SICK_test_annotated.txt")
+    server.mirror(monkeypatch, {rel: (data_dir / rel).read_bytes() for rel in wanted})
     assert len(D.load_stsb("test", tmp_path)) == 1379
-    assert len(D.load_stsb("dev", tmp_path)) == 1500  # same archive, no 2nd download
+    assert len(D.load_stsb("dev", tmp_path)) == 1500
     d16 = D.load_sts(16, tmp_path)
     assert len(d16) == 1186
     assert len(D.load_task("sickr", tmp_path)) == 4927
-    assert server.calls == [f"/{k}/{Path(F.URLS[k]).name}" for k in ("stsb", "sts16", "sick-test")]
-    # every installed file is byte-identical to the shared copy
-    installed = sorted(
-        p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()
+    calls = len(server.calls)
+    # only what the loaders read was fetched, each file from its own pinned URL
+    assert sorted(server.calls) == sorted(
+        _mirror_path(r) for r in F.sums() if (tmp_path / r).exists()
     )
-    assert installed == sorted(
-        [
-            f"stsb/{n}"
-            for n in [
-                "LICENSE.txt",
-                "correlation.pl",
-                "readme.txt",
-                "sts-dev.csv",
-                "sts-test.csv",
-                "sts-train.csv",
-            ]
-        ]
-        + [f"sts12_16/STS16/{p.name}" for p in (data_dir / "sts12_16" / "STS16").iterdir()]
-        + ["sick/SICK_test_annotated.txt"]
-    )
-    for rel in installed:
+    for rel in (p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()):
         assert _sha(tmp_path / rel) == F.sums()[rel] == _sha(data_dir / rel)
-    assert not (tmp_path.parent / "evil.txt").exists()
     assert _leftovers(tmp_path) == []
     # a fresh process would verify again: clear the cache and reload
     F._VERIFIED.clear()
     assert len(D.load_sts("STS16", tmp_path)) == 1186
-    assert len(server.calls) == 3  # the data directory is the cache: nothing is fetched twice
+    assert len(server.calls) == calls  # the data directory is the cache: nothing fetched twice
+
+
+def test_fetch_all_fetches_what_is_missing_and_checks_the_rest(data_dir, tmp_path, monkeypatch,
+                                                                server):
+    rels = ["stsb/sts-dev.csv", "sick/SICK_trial.txt", "tinyshakespeare/input.txt"]
+    server.mirror(monkeypatch, {rel: (data_dir / rel).read_bytes() for rel in rels})
+    shutil.copytree(data_dir / "stsb", tmp_path / "stsb")  # already there: only checked
+    assert F.fetch_all(tmp_path, rels, progress=False) == rels[1:]
+    assert len(server.calls) == 2
+    (tmp_path / "stsb/sts-dev.csv").write_bytes(b"changed")
+    F._VERIFIED.clear()
+    with pytest.raises(F.DataError, match="sts-dev.csv is corrupt"):
+        F.fetch_all(tmp_path, rels, progress=False)
+
+
+def test_book_files_are_the_chapters_folders():
+    files = F.book_files()
+    assert {r.split("/")[0] for r in files} == set(F.BOOK_FOLDERS)
+    assert "stsb/sts-test.csv" in files and "janeausten/emma.txt" in files
+    assert not any(r.startswith("wordsim/") for r in files)
 
 
 def test_retrieve_checks_the_sum_and_caches(tmp_path, monkeypatch, server):
     """The pooch download itself: a good file is fetched, verified and cached; a corrupt one fails
     its checksum with a clear message and leaves nothing behind."""
     good = b"the published original\n"
-    server.serve(monkeypatch, {"sick-trial": good})
-    url = F.URLS["sick-trial"]
+    url = server.serve_url("/sick/file.txt", good)
     digest = hashlib.sha256(good).hexdigest()
     path = F.retrieve(url, tmp_path / "cache", "file.txt", digest)
     assert path == tmp_path / "cache" / "file.txt" and path.read_bytes() == good
     assert F.retrieve(url, tmp_path / "cache", "file.txt", digest) == path
     assert len(server.calls) == 1  # the second call found the verified file in the cache
-    server.serve(monkeypatch, {"sick-trial": good[:-3]})  # truncated in transit
+    server.serve_url("/sick/file.txt", good[:-3])  # truncated in transit
     with pytest.raises(ValueError, match=f"SHA256 hash of downloaded file.*{digest}"):
-        F.retrieve(F.URLS["sick-trial"], tmp_path / "other", "file.txt", digest)
+        F.retrieve(url, tmp_path / "other", "file.txt", digest)
     assert list((tmp_path / "other").iterdir()) == []
 
 

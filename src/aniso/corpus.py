@@ -107,15 +107,20 @@ def _wordnet(text: str) -> Iterator[str]:
 
 
 def iter_shared_sources(data_dir: Path) -> Iterator[tuple[str, Iterable[str]]]:
-    """Yield (source name, paragraphs) for the sources in the shared data folder."""
-    d = data_dir
-    for f in sorted((d / "janeausten").glob("*.txt")):
-        yield f"janeausten/{f.name}", _paragraphs(f.read_text(encoding="utf-8"))
-    yield "enwiki_sample", _lines((d / "enwiki_sample/enwiki_sample_sentences.txt").read_text())
-    yield "wiki1m_sample", _lines((d / "wiki1m_sample/wiki1m_head.txt").read_text())
+    """Yield (source name, paragraphs) for the sources in the shared data folder (each file
+    fetched if missing and checked by :func:`aniso.datadir.data_file`)."""
+    from .datadir import data_file, sums
+
+    def text(rel: str) -> str:
+        return data_file(rel, Path(data_dir)).read_text(encoding="utf-8")
+
+    for rel in sorted(r for r in sums() if r.startswith("janeausten/") and r.endswith(".txt")):
+        yield rel, _paragraphs(text(rel))
+    yield "enwiki_sample", _lines(text("enwiki_sample/enwiki_sample_sentences.txt"))
+    yield "wiki1m_sample", _lines(text("wiki1m_sample/wiki1m_head.txt"))
     for split in ("valid", "test"):
-        yield f"wikitext2/{split}", _wikitext((d / f"wikitext2/{split}.txt").read_text())
-    yield "tinyshakespeare", _paragraphs((d / "tinyshakespeare/input.txt").read_text())
+        yield f"wikitext2/{split}", _wikitext(text(f"wikitext2/{split}.txt"))
+    yield "tinyshakespeare", _paragraphs(text("tinyshakespeare/input.txt"))
 
 
 def iter_package_sources(pkg_dir: Path) -> Iterator[tuple[str, Iterable[str]]]:

