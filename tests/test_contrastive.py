@@ -15,7 +15,7 @@ from transformers import TrainerCallback
 from aniso import contrastive as C
 from aniso.data import STSData
 from aniso.evaluation import DevProbe
-from aniso.threads import free_cores
+from aniso.threads import available_cpus, free_cores
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -157,4 +157,4 @@ def test_book_configs_and_free_cores():
     assert set(quick) == {"unsup", "no_dropout", "delete_word", "sup", "align_uniform"}
     assert quick["no_dropout"].replace(positive="dropout", stop_after=None) == quick["unsup"]
     assert C.book_configs("paper")["unsup"] == C.paper_config()
-    assert 1 <= free_cores() <= (__import__("os").cpu_count() or 1)
+    assert 1 <= free_cores() <= available_cpus()

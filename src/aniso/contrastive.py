@@ -26,6 +26,7 @@ in-batch negatives across devices.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -258,9 +259,9 @@ class _Monitor(TrainerCallback):
 
     def restore(self, upto_step: int):
         """After a resume: keep the records up to the checkpoint and the best dev among them."""
-        rows = _read_jsonl(self.log_path)
+        rows = files.read_jsonl(self.log_path)
         rows = [r for r in rows if r["step"] <= upto_step]
-        _write_jsonl(self.log_path, rows)
+        files.write_jsonl(self.log_path, rows)
         self.best = max([r["spearman"] for r in rows if r["step"] > 0], default=-np.inf)
 
     def measure(self, step: int, state):
@@ -282,7 +283,7 @@ class _Monitor(TrainerCallback):
                 (tmp / "aniso_step.json").write_text(json.dumps(best))
 
     def on_train_begin(self, args, state, control, **kw):
-        first = state.global_step == 0 and not _read_jsonl(self.log_path)
+        first = state.global_step == 0 and not files.read_jsonl(self.log_path)
         if state.is_world_process_zero and first:
             self.measure(0, state)
 
@@ -304,16 +305,6 @@ class _StopAfter(TrainerCallback):
         if state.global_step >= self.step:
             control.should_training_stop = True
             control.should_save = self.interrupt
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]
-
-
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def _last_checkpoint(folder: Path) -> Path | None:
@@ -340,7 +331,7 @@ class SimCSERun:
         """One row per evaluation: step, spearman (STS-B dev), alignment, uniformity."""
         import pandas as pd
         # the last record of a step wins
-        rows = {r["step"]: r for r in _read_jsonl(self.dir / "evals.jsonl")}
+        rows = {r["step"]: r for r in files.read_jsonl(self.dir / "evals.jsonl")}
         return pd.DataFrame([rows[k] for k in sorted(rows)])
 
     @property
@@ -392,7 +383,8 @@ def train_simcse(config: SimCSEConfig, *, force: bool = False, callbacks=(), dat
     unless ``force``. An unfinished one resumes from its last checkpoint
     (``resume_from_checkpoint``); the dev records after that checkpoint are
     dropped and recomputed. Returns a :class:`SimCSERun`; ``run.done`` is
-    False when training stopped early (e.g. a callback asked it to).
+    False when training stopped early (e.g. a callback asked it to). One process at a time trains a
+    run folder (:func:`aniso.files.locked`): another one waits, then reads (or resumes) the run.
 
     During a smoke run (:mod:`aniso.smoke`) the config is first cut by
     :func:`aniso.smoke.simcse_config` (the stand-in model, the local sentences, a few steps); the
@@ -429,68 +421,75 @@ def train_simcse(config: SimCSEConfig, *, force: bool = False, callbacks=(), dat
         dataloader_drop_last=True, disable_tqdm=not progress, eval_strategy="no",
         dataloader_pin_memory=torch.cuda.is_available(), **distributed_args(), **precision())
     main = args.process_index == 0  # sets up the process group under torchrun
-    if main:
-        if force and run_dir.exists():
-            shutil.rmtree(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
-    barrier()
+    # one process at a time trains a run folder; under torchrun the first one locks for the group
+    lock = files.locked(run_dir, f"the SimCSE run {run_dir.name}") if main else None
+    with lock or contextlib.nullcontext():
+        if main and (force or not (run_dir / "result.json").exists()):
+            if force and run_dir.exists():
+                shutil.rmtree(run_dir)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
+        barrier()  # the others wait for the first one, and so for its lock
+        if not force and (run_dir / "result.json").exists():  # finished while this one waited
+            return SimCSERun.load(run_dir)
 
-    model = _build_model(config)
-    transformer = model[0]
-    if config.objective == "align_uniform":
-        loss = AlignUniformLoss(model, config.align_alpha, config.uniform_t, config.uniform_weight)
-    else:
-        gather = args.world_size > 1  # negatives from every process
-        make = shared_mask_loss if config.positive == "shared_mask" else MNRL
-        loss = make(model, scale=1.0 / config.temperature, gather_across_devices=gather)
-    monitor = _Monitor(run_dir, config, transformer.auto_model, transformer.tokenizer,
-                       DevProbe("stsb-dev", data_dir),
-                       head=model[2] if config.mlp_head_in_training else None)
-
-    class _Trainer(SentenceTransformerTrainer):
-        def add_model_card_callback(self, default_args_dict):  # no model card: nothing to publish
-            pass
-
-        def _save(self, output_dir=None, state_dict=None):  # no model card in every checkpoint
-            output_dir = output_dir or self.args.output_dir
-            os.makedirs(output_dir, exist_ok=True)
-            self.model.save_pretrained(output_dir, create_model_card=False)
-
-    stop = [_StopAfter(config.stop_after)] if config.stop_after else []
-    trainer = _Trainer(model=model, args=args, train_dataset=_train_dataset(config, data_dir),
-                       loss=loss, callbacks=[monitor, *stop, *callbacks])
-    if not progress:
-        trainer.remove_callback(PrinterCallback)
-    ckpt = _last_checkpoint(run_dir / "trainer")
-    if main:
-        if ckpt is not None:
-            monitor.restore(int(ckpt.name.split("-")[1]))
+        model = _build_model(config)
+        transformer = model[0]
+        if config.objective == "align_uniform":
+            loss = AlignUniformLoss(model, config.align_alpha, config.uniform_t,
+                                    config.uniform_weight)
         else:
-            (run_dir / "evals.jsonl").unlink(missing_ok=True)
-    barrier()
-    t0 = time.perf_counter()
-    with free_threads():  # one thread when another process holds a core (see free_cores)
-        trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
-    seconds = time.perf_counter() - t0
-    state = trainer.state
-    done = state.global_step >= min(state.max_steps, config.stop_after or state.max_steps)
-    barrier()  # the first process has written its last records and checkpoint
-    summary = {"done": done, "steps": state.global_step, "max_steps": state.max_steps,
-               "train_seconds": seconds, "resumed_from": ckpt.name if ckpt else None}
-    if (run_dir / "best" / "aniso_step.json").exists():
-        summary.update({("best_" + k): v for k, v in
-                        json.loads((run_dir / "best" / "aniso_step.json").read_text()).items()})
-    if main:
-        logs = [{"step": h["step"], "loss": h["loss"], "learning_rate": h.get("learning_rate")}
-                for h in state.log_history if "loss" in h]
-        (run_dir / "loss.json").write_text(json.dumps(logs))
-        if done:
-            # the optimizer states are only for resuming
-            shutil.rmtree(run_dir / "trainer", ignore_errors=True)
-            (run_dir / "result.json").write_text(json.dumps(summary, indent=1))
-    barrier()  # the others return once the records are complete
-    return SimCSERun(run_dir, config, summary)
+            gather = args.world_size > 1  # negatives from every process
+            make = shared_mask_loss if config.positive == "shared_mask" else MNRL
+            loss = make(model, scale=1.0 / config.temperature, gather_across_devices=gather)
+        monitor = _Monitor(run_dir, config, transformer.auto_model, transformer.tokenizer,
+                           DevProbe("stsb-dev", data_dir),
+                           head=model[2] if config.mlp_head_in_training else None)
+
+        class _Trainer(SentenceTransformerTrainer):
+            def add_model_card_callback(self, default_args_dict):  # no model card to publish
+                pass
+
+            def _save(self, output_dir=None, state_dict=None):  # no model card in every checkpoint
+                output_dir = output_dir or self.args.output_dir
+                os.makedirs(output_dir, exist_ok=True)
+                self.model.save_pretrained(output_dir, create_model_card=False)
+
+        stop = [_StopAfter(config.stop_after)] if config.stop_after else []
+        trainer = _Trainer(model=model, args=args, train_dataset=_train_dataset(config, data_dir),
+                           loss=loss, callbacks=[monitor, *stop, *callbacks])
+        if not progress:
+            trainer.remove_callback(PrinterCallback)
+        ckpt = _last_checkpoint(run_dir / "trainer")
+        if main:
+            if ckpt is not None:
+                monitor.restore(int(ckpt.name.split("-")[1]))
+            else:
+                (run_dir / "evals.jsonl").unlink(missing_ok=True)
+        barrier()
+        t0 = time.perf_counter()
+        with free_threads():  # one thread when another process holds a core (see free_cores)
+            trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
+        seconds = time.perf_counter() - t0
+        state = trainer.state
+        done = state.global_step >= min(state.max_steps, config.stop_after or state.max_steps)
+        barrier()  # the first process has written its last records and checkpoint
+        summary = {"done": done, "steps": state.global_step, "max_steps": state.max_steps,
+                   "train_seconds": seconds, "resumed_from": ckpt.name if ckpt else None}
+        if (run_dir / "best" / "aniso_step.json").exists():
+            summary.update({("best_" + k): v for k, v in
+                            json.loads((run_dir / "best" / "aniso_step.json").read_text()).items()})
+        if main:
+            logs = [{"step": h["step"], "loss": h["loss"], "learning_rate": h.get("learning_rate")}
+                    for h in state.log_history if "loss" in h]
+            (run_dir / "loss.json").write_text(json.dumps(logs))
+            if done:
+                # the optimizer states are only for resuming
+                shutil.rmtree(run_dir / "trainer", ignore_errors=True)
+                with files.atomic_write(run_dir / "result.json", "w") as f:  # read without a lock
+                    f.write(json.dumps(summary, indent=1))
+        barrier()  # the others return once the records are complete
+        return SimCSERun(run_dir, config, summary)
 
 
 # ----------------------------------------------------------------------------- command line

@@ -11,10 +11,11 @@ manifest next to the weights, and :func:`model_card` turns them into
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
+
+from .threads import available_cpus
 
 __all__ = ["model_card", "positions_description"]
 
@@ -131,7 +132,7 @@ vocabulary projection only at selected positions |
 | learning rate | {_per_stage(stages, _lr_row, alone=True)} |
 | position embeddings | {_per_stage(stages, positions_description, alone=True)} |
 | seed | {cfg["seed"]} |
-| hardware | {os.cpu_count()} CPU cores ({platform.machine()}), no GPU; {precision} |
+| hardware | {available_cpus()} CPU cores ({platform.machine()}), no GPU; {precision} |
 | throughput | median {tps:,.0f} tokens/s (the machine was shared with other work for part of the \
 run) |
 | wall time | {hours:.2f} h of training (the logged intervals, pauses between sessions left out) |

@@ -4,6 +4,11 @@ Chapters 1 and 2 train every model with three seeds. :func:`train_many` spreads 
 over the idle cores, one process and one thread per run, so each run computes exactly
 what :func:`aniso.lm.train_lm` computes alone (reductions depend on the thread count,
 not on the number of processes).
+
+Each worker goes through :func:`aniso.lm.train_lm`, which locks the cache entry it trains
+(:func:`aniso.files.locked`); the parent holds no lock while it waits for its workers, and
+locks one entry at a time afterwards, so no process ever waits for a lock that a process
+waiting for it holds. Two notebooks training the same runs at once train each run once.
 """
 
 from __future__ import annotations
@@ -26,18 +31,19 @@ def train_many(
     Each run trains in its own process on one thread, so the numbers are exactly those
     of ``train_lm`` (seeds, data order, thread count); the results travel through the
     cache (``$ANISO_CACHE_DIR/lm``) and are returned in the order of ``configs``.
-    ``workers=None``: the cores idle right now (:func:`aniso.threads.free_cores`).
+    ``workers=None``: the cores idle right now (:func:`aniso.threads.free_cores`, at most the
+    CPUs this process may use, :func:`aniso.threads.available_cpus`).
     """
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from .lm import _cache_path, train_lm
+    from .lm import cache_path, train_lm
     from .threads import free_cores
 
     configs = list(configs)
     todo = {}
     for c in configs:
-        path = _cache_path(corpus, c, cache_dir)
+        path = cache_path(corpus, c, cache_dir)
         if not path.exists():
             todo.setdefault(path, c)
     todo = list(todo.values())

@@ -5,11 +5,17 @@ Two policies, both measured on a 2-core machine:
 * ``"one"``: torch and the BLAS on one thread. Reductions depend on the thread
   count, so this gives the same numbers on every machine; chapters 1 and 2 (tiny
   language models, where one thread is also the fastest) use it.
-* ``"all"``: torch's default, one thread per core (chapters that only encode with a fixed
-  thread count, for numbers that do not depend on the machine's load: chapter 0, the appendix).
+* ``"all"``: one torch thread per CPU this process may use (:func:`available_cpus`; chapters
+  that only encode with a fixed thread count, for numbers that do not depend on the machine's
+  load: chapter 0, the appendix).
 * ``"free"``: as many torch threads as there are idle cores (:func:`free_cores`).
   With two threads on a machine where another process holds a core, every operation
   waits for the starved thread and training runs several times slower than with one.
+
+Every count here comes from :func:`available_cpus`, never from ``os.cpu_count()``: in a
+container (Binder, Docker, Kubernetes) the host's cores are visible but the process may use
+only those of its affinity mask and its cgroup CPU quota. ``"all"`` and ``"free"`` also cap the
+BLAS's thread pools (which start one thread per host core) at that number.
 """
 
 from __future__ import annotations
@@ -22,27 +28,64 @@ import torch
 POLICIES = ("one", "free", "all")
 
 
-def free_cores() -> int:
-    """Cores not busy with other processes right now (at least 1), to use as torch's thread count.
+def available_cpus() -> int:
+    """The CPUs this process may use (at least 1), for every thread and worker count of the book.
 
-    Chapter "SimCSE". Measured from ``/proc/stat`` over 0.3 s. Falls back to
-    ``os.cpu_count()`` off Linux.
+    Chapter "The problem". The smallest of the machine's logical CPUs (``os.cpu_count()``, the
+    host's in a container), the affinity mask (``taskset``, ``docker --cpuset-cpus``), the cgroup
+    v1 or v2 CPU quota (``docker --cpus``, Kubernetes and Binder limits; a fractional quota
+    rounds up) and ``$LOKY_MAX_CPU_COUNT`` when set: loky's ``cpu_count()`` (joblib's process
+    pool), which reads them all. Logical CPUs (``only_physical_cores=False``): the mask and the
+    quota count logical CPUs, loky ignores the physical-core count whenever one of them binds,
+    and ``os.cpu_count()``, used before, counted logical CPUs too.
     """
-    n = os.cpu_count() or 1
+    from joblib.externals import loky
+
+    return max(1, int(loky.cpu_count(only_physical_cores=False)))
+
+
+def free_cores() -> int:
+    """CPUs not busy with other processes right now (at least 1, at most :func:`available_cpus`),
+    to use as torch's thread count.
+
+    Chapter "SimCSE". Measured from ``/proc/stat`` over 0.3 s, on the CPUs of the affinity mask
+    (all of them when their lines are missing); :func:`available_cpus` off Linux.
+    """
+    n = available_cpus()
+    try:
+        mask = {f"cpu{i}" for i in os.sched_getaffinity(0)}
+    except (AttributeError, OSError):  # no affinity mask off Linux
+        mask = set()
 
     def sample():
+        mine, everything = [0, 0], [0, 0]  # total, idle + iowait
         with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        return sum(v), v[3] + (v[4] if len(v) > 4 else 0)  # total, idle + iowait
+            for line in f:
+                name, *fields = line.split()
+                if not name.startswith("cpu"):
+                    break  # the CPU lines come first
+                v = [int(x) for x in fields]
+                into = everything if name == "cpu" else mine if name in mask else None
+                if into is not None:
+                    into[0] += sum(v)
+                    into[1] += v[3] + (v[4] if len(v) > 4 else 0)
+        return mine if mine[0] else everything
 
     try:
         t0, i0 = sample()
         time.sleep(0.3)
         t1, i1 = sample()
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError):
         return n
     busy = n * (1 - (i1 - i0) / max(t1 - t0, 1))
     return max(1, min(n, int(n - busy + 0.5)))
+
+
+def _limit_blas(n: int):
+    import scipy.linalg  # noqa: F401  (load SciPy's own BLAS now, so that the limit covers it)
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(n, user_api="blas")
 
 
 class one_thread:
@@ -78,13 +121,15 @@ class free_threads:
 
 
 def apply_policy(policy: str) -> int:
-    """Apply a thread policy (one of :data:`POLICIES`) from now on; returns torch's thread count."""
+    """Apply a thread policy (one of :data:`POLICIES`) from now on; returns torch's thread count.
+
+    Chapter "The problem". ``"free"`` and ``"all"`` also cap the BLAS at :func:`available_cpus`.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"thread policy {policy!r}: expected one of {POLICIES}")
     if policy == "one":
         one_thread().__enter__()
-    elif policy == "free":
-        torch.set_num_threads(free_cores())
-    elif policy == "all":
-        torch.set_num_threads(os.cpu_count() or 1)
-    else:
-        raise ValueError(f"thread policy {policy!r}: expected one of {POLICIES}")
+        return torch.get_num_threads()
+    _limit_blas(available_cpus())
+    torch.set_num_threads(free_cores() if policy == "free" else available_cpus())
     return torch.get_num_threads()
