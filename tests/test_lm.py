@@ -34,6 +34,35 @@ def test_cosine_regularizer_three_vectors_by_hand():
     assert expected == pytest.approx(2 / 3 * metrics.average_cosine(w.numpy()), rel=1e-12)
 
 
+def test_portable_uniform_is_a_rounded_float64_draw():
+    """The initialisation of every tiny LM: torch's float64 sampler, scaled in float64 and
+    rounded once to float32 (the same bits with every CPU kernel, unlike float32 uniform_)."""
+    torch.manual_seed(3)
+    w = lm.portable_uniform((4, 3), 0.1)
+    torch.manual_seed(3)
+    u = torch.rand(4, 3, dtype=torch.float64).numpy()
+    assert w.dtype == torch.float32
+    np.testing.assert_array_equal(w.numpy(), (u * 0.2 - 0.1).astype(np.float32))
+    assert float(w.abs().max()) <= 0.1
+
+
+def test_canonical_svd_reproduces_w_with_scikit_learns_signs():
+    from sklearn.utils.extmath import svd_flip
+
+    w = lm.portable_uniform((40, 6), 0.1)
+    u, s, vt = lm.canonical_svd(w)
+    assert u.dtype == s.dtype == vt.dtype == torch.float32
+    np.testing.assert_allclose((u * s) @ vt, w, atol=1e-6)
+    ref_u, ref_s, ref_vt = np.linalg.svd(w.double().numpy(), full_matrices=False)
+    ref_u, ref_vt = svd_flip(ref_u, ref_vt)  # the column of U with the largest |entry| > 0
+    np.testing.assert_allclose(u, ref_u, atol=1e-6)
+    np.testing.assert_allclose(vt, ref_vt, atol=1e-6)
+    np.testing.assert_allclose(s, ref_s, rtol=1e-6)
+    # a flipped input flips no sign of the output's convention: U's largest entries stay > 0
+    u2, _, _ = lm.canonical_svd(-w)
+    assert (u2[u2.abs().argmax(0), torch.arange(6)] > 0).all()
+
+
 def test_svd_reparameterization_reproduces_matrix():
     w0 = torch.randn(50, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     e = lm.SVDEmbedding(w0)
@@ -210,6 +239,17 @@ def test_read_gguf_tensor_round_trip(tmp_path):
     np.testing.assert_allclose(got, w, atol=np.abs(w).max() / 127)  # Q8_0 precision
     sub, _, _ = real_lm.read_gguf_tensor(path, rows=[4, 1])
     np.testing.assert_array_equal(sub, got[[4, 1]])
+    # decoded lazily, a block of rows at a time: the same rows, whatever the block size
+    lazy, _, _ = real_lm.read_gguf_tensor(path, lazy=True)
+    assert len(lazy) == 6 and lazy.shape == (6, 64) and lazy.dtype == np.float32
+    np.testing.assert_array_equal(lazy[[4, 1]], got[[4, 1]])
+    np.testing.assert_array_equal(lazy[2], got[2])
+    np.testing.assert_array_equal(np.asarray(lazy), got)
+    real_lm.DECODE_ROWS, saved = 4, real_lm.DECODE_ROWS
+    try:
+        np.testing.assert_array_equal(lazy[1:6], got[1:6])  # two blocks: rows 1-4 and 5
+    finally:
+        real_lm.DECODE_ROWS = saved
 
 
 def test_train_many_matches_train_lm(tmp_path):

@@ -79,6 +79,19 @@ def test_mean_sd_and_tie():
     assert not reference.tie([1.0], [1.0, 1.1, 1.2])  # one seed has no spread: never a tie
 
 
+def test_agree_within_a_tenth_of_the_seed_spread():
+    quick = [418.0, 422.0, 414.0]  # sd 4.0: the tolerance is 0.4
+    ok, worst = reference.agree(quick, [418.1, 422.0, 413.9])
+    assert ok and worst == pytest.approx(0.25)
+    ok, worst = reference.agree(quick, [418.0, 422.5, 414.0])  # 0.5 > 0.4: another training
+    assert not ok and worst == pytest.approx(1.25)
+    assert reference.agree([10.0], [10.05], spread=1.0) == (True, pytest.approx(0.5))
+    with pytest.raises(ValueError, match="no spread"):
+        reference.agree([10.0], [10.0])
+    with pytest.raises(ValueError):
+        reference.agree([1.0, 2.0], [1.0])
+
+
 def tiny_blob():
     """A hand-made contrastive reference file: two seeds of one run, listed out of order."""
     def rec(seed, dev, test):

@@ -18,6 +18,7 @@ The real pretrained models of chapter 1 are read by :mod:`aniso.real_lm`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -32,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import files
-from .datadir import resolve_data_dir
+from .datadir import data_file, resolve_data_dir, sums
 from .smoke import profile_setup  # noqa: F401  (chapters 1-2: lm.profile_setup(PROFILE))
 from .spectrum import (
     BOOK_PRIORS,
@@ -43,7 +44,7 @@ from .spectrum import (
 from .threads import one_thread
 
 UNK, EOS = "<unk>", "<eos>"
-_CACHE_VERSION = 1  # bump when training changes, to invalidate cached runs
+TRAINING_VERSION = 2  # bump when training changes: cached runs and reference hashes follow it
 SOURCES = {  # name -> (relative path, kind); the train/test split is by source
     "wikitext2-valid": ("wikitext2/valid.txt", "wikitext"),
     "wikitext2-test": ("wikitext2/test.txt", "wikitext"),
@@ -65,9 +66,12 @@ def tokenize(line: str, kind: str = "lines") -> list[str]:
 
 def _lines(name: str, data_dir: Path):
     rel, kind = SOURCES[name]
-    path = data_dir / rel
-    files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
-    for f in files:
+    if rel in sums():
+        paths = [data_file(rel, data_dir)]
+    else:  # a folder: every .txt file of it (fetched and checked like the others)
+        paths = [data_file(r, data_dir) for r in sorted(sums()) if r.startswith(rel + "/")
+                 and r.endswith(".txt")]
+    for f in paths:
         for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
             s = line.strip()
             if not s or (kind == "wikitext" and s.startswith("= ")):  # skip headings
@@ -145,6 +149,36 @@ def cosine_regularizer(w: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------
 # model
 # --------------------------------------------------------------------------
+def portable_uniform(shape, bound: float) -> torch.Tensor:
+    """Float32 entries uniform in ``(-bound, bound)``, the same bits on every CPU. Chapter 1.
+
+    Drawn from torch's global generator (seed it with ``torch.manual_seed``). torch's float32
+    ``uniform_`` computes ``low + (high - low) * u`` with vector instructions where the CPU has
+    them and without where it has not (``ATEN_CPU_CAPABILITY=default``), which moves the last
+    bit of some entries. Its float64 sampler gives the same numbers with every kernel; scaled in
+    float64 (two correctly rounded operations) and rounded once to float32 they stay the same.
+    """
+    u = torch.rand(tuple(shape), dtype=torch.float64)
+    return (u * (2 * bound) - bound).to(torch.float32)
+
+
+def canonical_svd(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(U, sigma, V^T)`` of ``w`` in its dtype, computed in float64 with a fixed sign. Chapter 2.
+
+    The singular values of a random matrix lie close together (gaps of about 0.002 for the
+    book's 10,000 x 64 initialisation, values near 5.8), so its singular *vectors* are
+    ill-conditioned: in float32 a change in the last bit of ``w``, or another LAPACK, moves
+    them by about 1e-4. In float64 that error is about 1e-13, below float32's resolution. The
+    sign of each singular pair is arbitrary; the column of U whose largest entry (in absolute
+    value) is positive is taken, as scikit-learn's ``svd_flip`` does.
+    """
+    u, s, vt = np.linalg.svd(w.detach().cpu().double().numpy(), full_matrices=False)
+    signs = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
+    u, vt = u * signs, vt * signs[:, None]
+    back = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=w.dtype)  # noqa: E731
+    return back(u), back(s), back(vt)
+
+
 class SVDEmbedding(nn.Module):
     """Embedding matrix reparameterized as ``W = U diag(sigma) V^T`` (Wang et al. 2020).
 
@@ -153,13 +187,13 @@ class SVDEmbedding(nn.Module):
 
     def __init__(self, w0: torch.Tensor, sigma0: torch.Tensor | None = None):
         super().__init__()
-        u, s, vh = torch.linalg.svd(w0, full_matrices=False)
+        u, s, vt = canonical_svd(w0)
         if sigma0 is not None:  # same singular vectors, prescribed singular values
             s = torch.as_tensor(sigma0, dtype=w0.dtype).clone()
         self.u, self.sigma, self.v = (
             nn.Parameter(u),
             nn.Parameter(s),
-            nn.Parameter(vh.T.contiguous()),
+            nn.Parameter(vt.T.contiguous()),
         )
 
     def weight(self) -> torch.Tensor:
@@ -187,19 +221,20 @@ class TinyLM(nn.Module):
         layer_norm: bool = True,
     ):
         super().__init__()
-        w0 = torch.empty(vocab_size, dim).uniform_(-init_range, init_range)
+        w0 = portable_uniform((vocab_size, dim), init_range)  # the same bits on every CPU
         self.tied, self.svd = tied, svd
         if svd:
             self.emb = SVDEmbedding(w0, sigma0)
         else:
             self.emb_weight = nn.Parameter(w0)
         if not tied:
-            self.out_weight = nn.Parameter(
-                torch.empty(vocab_size, dim).uniform_(-init_range, init_range)
-            )
+            self.out_weight = nn.Parameter(portable_uniform((vocab_size, dim), init_range))
         self.rnn = nn.LSTM(
             dim, dim, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0
         )
+        with torch.no_grad():  # PyTorch's own LSTM initialisation, drawn portably
+            for p in self.rnn.parameters():
+                p.copy_(portable_uniform(p.shape, 1 / math.sqrt(dim)))
         self.norm = nn.LayerNorm(dim) if layer_norm else nn.Identity()  # Gao et al.'s Theorem 2
         self.drop = nn.Dropout(dropout)
         self.bias = nn.Parameter(torch.zeros(vocab_size))
@@ -377,11 +412,12 @@ def mean_hidden_state(
     return (total / n).numpy().astype(np.float64)
 
 
-def _cache_path(corpus: Corpus, cfg: TrainConfig, cache_dir=None) -> Path:
+def cache_path(corpus: Corpus, cfg: TrainConfig, cache_dir=None) -> Path:
+    """The cache entry of :func:`train_lm`: ``<cache_dir or $ANISO_CACHE_DIR/lm>/<key>.pt``."""
     key = hashlib.sha256(
         json.dumps(
             [
-                _CACHE_VERSION,
+                TRAINING_VERSION,
                 asdict(cfg),
                 len(corpus.vocab),
                 int(corpus.train.sum()),
@@ -414,32 +450,38 @@ def train_lm(
     ``out_snapshots``) and ``callback(step, model)`` is called. Training and
     evaluation run on one CPU thread (:class:`one_thread`). With
     ``cache=True`` the result (without the model's optimizer state) is kept
-    under ``$ANISO_CACHE_DIR/lm`` keyed by the config and the corpus.
+    under ``$ANISO_CACHE_DIR/lm`` keyed by the config and the corpus, one process at a time
+    (:func:`aniso.files.locked`: another one waits, then reads what the first wrote).
     """
-    path = _cache_path(corpus, cfg, cache_dir)
+    path = cache_path(corpus, cfg, cache_dir)
     model = make_model(len(corpus.vocab), cfg)
-    if cache and path.exists() and callback is None:
+    reuse = cache and callback is None  # a callback sees the training: never from the cache
+    if reuse and path.exists():
         blob = torch.load(path, weights_only=False)
         model.load_state_dict(blob["state"])
         return TrainResult(
             cfg, blob["history"], blob["snapshots"], blob["out_snapshots"], blob["test_ppl"], model
         )
-    with one_thread():
-        res = _train(model, corpus, cfg, callback, progress)
-    test = corpus.test[: cfg.eval_tokens] if cfg.eval_tokens else corpus.test
-    res.test_ppl = perplexity(model, test)
-    if cache:
-        with files.atomic_write(path) as f:
-            torch.save(
-                {
-                    "state": model.state_dict(),
-                    "history": res.history,
-                    "snapshots": res.snapshots,
-                    "out_snapshots": res.out_snapshots,
-                    "test_ppl": res.test_ppl,
-                },
-                f,
-            )
+    lock = files.locked(path, f"the language model {path.name}")
+    with lock if reuse else contextlib.nullcontext():
+        if reuse and path.exists():  # trained by the process this one waited for: read it
+            return train_lm(corpus, cfg, callback, progress, cache, cache_dir)
+        with one_thread():
+            res = _train(model, corpus, cfg, callback, progress)
+        test = corpus.test[: cfg.eval_tokens] if cfg.eval_tokens else corpus.test
+        res.test_ppl = perplexity(model, test)
+        if cache:
+            with files.atomic_write(path) as f:
+                torch.save(
+                    {
+                        "state": model.state_dict(),
+                        "history": res.history,
+                        "snapshots": res.snapshots,
+                        "out_snapshots": res.out_snapshots,
+                        "test_ppl": res.test_ppl,
+                    },
+                    f,
+                )
     return res
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .seeds import mean_sd, tie  # noqa: F401  (the chapters call reference.mean_sd)
+from .seeds import AGREEMENT, agree, mean_sd, tie  # noqa: F401  (the chapters call these)
 
 VERSION = 1  # bump when what is measured changes
 
@@ -109,8 +109,11 @@ def lm_configs(plan: dict = LM_PLAN) -> dict:
 
 def plan_hash(plan: dict = LM_PLAN) -> str:
     """SHA-256 of the plan with every TrainConfig resolved (so a changed default changes it)."""
+    from .lm import TRAINING_VERSION
+
     blob = {
         "version": VERSION,
+        "training": TRAINING_VERSION,
         "plan": plan,
         "configs": {k: asdict(c) for k, c in lm_configs(plan).items()},
     }
@@ -121,9 +124,12 @@ def run_hash(name: str, plan: dict = LM_PLAN) -> str:
     """SHA-256 of what one variant's runs depend on: the plan without the other variants, and
     the variant's resolved TrainConfig. A run is reused on resume when this matches, so adding
     a variant to the plan only trains the new one."""
+    from .lm import TRAINING_VERSION
+
     shared = {k: v for k, v in plan.items() if k != "variants"}
     blob = {
         "version": VERSION,
+        "training": TRAINING_VERSION,
         "plan": shared,
         "variant": name,
         "config": asdict(lm_configs(plan)[name]),

@@ -37,3 +37,31 @@ def tie(a, b) -> bool:
     if min(len(a), len(b)) < 2:
         return False
     return bool(abs(a.mean() - b.mean()) < max(a.std(ddof=1), b.std(ddof=1)))
+
+
+#: A fresh run and a committed reference run of the same training "agree" when they differ by
+#: less than this fraction of the spread across seeds (:func:`agree`).
+AGREEMENT = 0.1
+
+
+def agree(fresh, reference, spread=None, fraction: float = AGREEMENT) -> tuple[bool, float]:
+    """Whether a fresh run's values agree with a committed run's, per seed, within a stated
+    tolerance; returns ``(agree, largest difference / tolerance)``. Chapters 1 and 2.
+
+    Two executions of the same training on two machines differ by their rounding: other CPU
+    kernels move a language model's perplexity by about 1e-7 of itself (the book's
+    "another machine" step measures it). A difference of a tenth of the spread across seeds
+    (``fraction`` times ``spread``, by default the standard deviation of ``fresh``, ddof=1)
+    would mean another training, not other rounding; that is the tolerance.
+    """
+    a = np.asarray(list(fresh), dtype=np.float64)
+    b = np.asarray(list(reference), dtype=np.float64)
+    if a.shape != b.shape or len(a) == 0:
+        raise ValueError(f"agree: {a.shape} values against {b.shape}")
+    if spread is None:
+        if len(a) < 2:
+            raise ValueError("agree: one seed has no spread; pass spread=")
+        spread = a.std(ddof=1)
+    tol = fraction * float(spread)
+    worst = float(np.abs(a - b).max()) / tol if tol > 0 else float("inf")
+    return bool(worst < 1), worst
