@@ -7,16 +7,28 @@ rendered page hides, so that the code a reader sees is the code that teaches.
   figure style, the warning filters, the thread policy and the chapter's timer.
 * :func:`glue` and :func:`glue_many` hand numbers to the prose (MyST-NB ``glue``).
 * :func:`claim` guards a qualitative sentence of the prose: when the numbers stop
-  supporting it, the execution fails with the sentence's text (a smoke run prints it).
+  supporting it, the book's build fails with the sentence's text (:func:`strict`); in a
+  reader's Jupyter, Binder or Colab it warns and the chapter goes on (a smoke run prints it).
 * :func:`ledger_row` records one line of the chapter's "What reproduces" table;
   :func:`show_ledger` prints the chapter's rows and glues them for the book's page,
   which :func:`read_ledger` collects from the executed notebooks.
+
+**Strict and student runs.** The book's build (``make book``, ``make test``, CI, the publishing
+workflow) sets ``ANISO_STRICT=1``: a sentence the numbers no longer support stops it. Anywhere
+else (a student in Jupyter, Binder or Colab, a teacher's ``papermill -p``) the run is not strict:
+a failed claim is a :class:`ClaimWarning`, and the hidden bookkeeping cells (the cells that
+call :func:`glue`, :func:`claim` or :func:`ledger_row`) cannot stop "Run all": an error in one
+of them, for instance because an exercise changed the chapter's parameters and a row the prose
+describes no longer exists, becomes a :class:`BookkeepingWarning` (:func:`run_bookkeeping`,
+installed by :func:`start_chapter` as an IPython input transformer).
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import os
+import re
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -26,10 +38,30 @@ import numpy as np
 
 VERDICTS = ("reproduced", "partly", "not at this scale", "contradicted")
 LEDGER_GLUE = "ledger_rows"  # the glue name under which a chapter stores its ledger rows
+STRICT_ENV = "ANISO_STRICT"  # set to 1 by the book's build: a failed claim stops it
+# A cell that calls one of these is a bookkeeping cell (the chapters' hidden cells; a test of
+# the repository checks that no visible cell calls them).
+BOOKKEEPING_CALL = re.compile(r"\b(glue|glue_many|claim|ledger_row|show_ledger|finish_chapter)\(")
 
 
 class ClaimError(AssertionError):
     """A sentence of the prose that the chapter's numbers no longer support."""
+
+
+class ClaimWarning(UserWarning):
+    """In a run that is not strict: a sentence of the prose this run's numbers do not support."""
+
+
+class BookkeepingWarning(UserWarning):
+    """In a run that is not strict: a hidden bookkeeping cell stopped on an error."""
+
+
+def strict() -> bool:
+    """Whether this run is the book's build (``ANISO_STRICT`` set to anything but ""/"0").
+
+    Chapter "The problem". Then a claim that fails stops the execution; otherwise it warns.
+    """
+    return os.environ.get(STRICT_ENV, "").strip() not in ("", "0")
 
 
 @dataclass
@@ -59,7 +91,8 @@ _CURRENT: _Chapter | None = None
 
 
 def start_chapter(profile: str, chapter: str, threads: str = "free") -> None:
-    """Open a chapter: style, warning filters, thread policy (:mod:`aniso.threads`) and timer.
+    """Open a chapter: style, warning filters, thread policy (:mod:`aniso.threads`), the
+    device (the quick profile stays on the CPU: :func:`aniso.devices.cpu_only`) and timer.
 
     ``chapter`` is the short name the ledger shows (e.g. ``"1. Gao et al. 2019"``).
     Chapter "The problem".
@@ -67,14 +100,20 @@ def start_chapter(profile: str, chapter: str, threads: str = "free") -> None:
     global _CURRENT
     if profile not in ("quick", "paper"):
         raise ValueError(f"PROFILE = {profile!r}: expected 'quick' or 'paper'")
+    from .devices import cpu_only
     from .plotting import set_style
     from .threads import apply_policy
 
+    cpu_only(profile == "quick")  # the book's numbers on every machine, GPU or not
     set_style()
     warnings.filterwarnings("ignore", message="IProgress not found")
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     n = apply_policy(threads)
     _CURRENT = _Chapter(chapter, profile, n, time.perf_counter(), [])
+    warnings.simplefilter("always", ClaimWarning)  # every run of a cell shows its warnings again
+    warnings.simplefilter("always", BookkeepingWarning)
+    if not strict():
+        install_bookkeeping_guard()
     from . import smoke
 
     if profile == "paper" and smoke.active():
@@ -134,6 +173,8 @@ def claim(text: str, holds) -> None:
 
     ``holds`` is the check, computed from the chapter's numbers, e.g.
     ``claim("whitening beats the best raw pooling on STS-B", white > best)``.
+    In a run that is not :func:`strict` (a reader's Jupyter) it warns instead
+    (:class:`ClaimWarning`) and the chapter goes on.
     During a smoke run (:mod:`aniso.smoke`: the stand-ins, a few training steps) a sentence the
     numbers do not support is printed instead: the smoke run checks that the code runs, and
     its numbers are not the ones the prose describes. Chapter "The problem".
@@ -147,7 +188,11 @@ def claim(text: str, holds) -> None:
             print(f"smoke run: the prose says {text!r}; these numbers (a few steps, the stand-in) "
                   "do not support it (a failure in a real run)")
             return
-        raise ClaimError(f"the prose says {text!r}, and this execution's numbers do not support it")
+        message = f"the prose says {text!r}, and this execution's numbers do not support it"
+        if strict():
+            raise ClaimError(message)
+        warnings.warn(f"{message}. The book's build would stop here; your run goes on.",
+                      ClaimWarning, stacklevel=2)
 
 
 def ledger_row(
@@ -214,3 +259,62 @@ def read_ledger(executed_notebook: str | Path) -> list[dict]:
                 text = "".join(text) if isinstance(text, list) else text
                 return json.loads(ast.literal_eval(text))
     return []
+
+
+def run_bookkeeping(source: str, namespace: dict):
+    """Run a bookkeeping cell's ``source``; an error in it becomes a :class:`BookkeepingWarning`.
+
+    Chapter "The problem". In a run that is not :func:`strict`, :func:`start_chapter` routes
+    every cell that calls :data:`BOOKKEEPING_CALL`'s functions through here
+    (:func:`install_bookkeeping_guard`), so that a hidden cell that glues numbers for the
+    prose cannot stop a student's "Run all" after an exercise changed the chapter's
+    parameters. The cell runs in ``namespace`` (the notebook's globals); the value of its
+    last line, if that is an expression, is returned, so the notebook shows it as it would.
+    """
+    tree = ast.parse(source)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    try:
+        exec(compile(tree, "<bookkeeping cell>", "exec"), namespace)
+        if last is not None:
+            expr = ast.Expression(last.value)
+            return eval(compile(expr, "<bookkeeping cell>", "eval"), namespace)
+    except Exception as err:  # noqa: BLE001 - any error of a hidden cell becomes a warning
+        warnings.warn(
+            f"a hidden cell that checks the prose and hands it numbers stopped on "
+            f"{type(err).__name__}: {err}. This happens when the chapter's parameters differ "
+            "from the book's (its prose describes the book's); the chapter goes on.",
+            BookkeepingWarning,
+            stacklevel=2,
+        )
+    return None
+
+
+def guard_bookkeeping(lines: list[str]) -> list[str]:
+    """IPython input transformer: a bookkeeping cell becomes a call of :func:`run_bookkeeping`.
+
+    Chapter "The problem". Other cells (the teaching code) are left as they are.
+    """
+    source = "".join(lines)
+    if not BOOKKEEPING_CALL.search(source):
+        return lines
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        return lines  # let IPython report it as usual
+    return [f"__import__('aniso.book').book.run_bookkeeping({source!r}, globals())\n"]
+
+
+def install_bookkeeping_guard() -> bool:
+    """Register :func:`guard_bookkeeping` with the running IPython (once); False outside IPython.
+
+    Chapter "The problem"."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    if guard_bookkeeping not in shell.input_transformers_post:
+        shell.input_transformers_post.append(guard_bookkeeping)
+    return True
