@@ -51,6 +51,24 @@ def tiny_bert(tmp_path_factory):
     return folder
 
 
+@pytest.fixture
+def book_in(tmp_path, monkeypatch):
+    """A book of one's own in ``tmp_path`` for the build machinery (scripts/bookbuild): its
+    root, _build, stage and timings file, and an empty embedding cache."""
+    from bookbuild import common
+
+    for name, value in {
+        "ROOT": tmp_path,
+        "BUILD": tmp_path / "_build",
+        "STAGE": tmp_path / "_build" / "stage",
+        "TIMINGS": tmp_path / "_build" / "timings.json",
+    }.items():
+        monkeypatch.setattr(common, name, value)
+    monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "_build").mkdir()
+    return tmp_path
+
+
 @pytest.fixture(autouse=True)
 def _no_smoke(monkeypatch):
     """Tests run without the smoke overrides unless they turn them on (``ANISO_SMOKE``)."""

@@ -77,7 +77,8 @@ def token_states(encoder, sentences, batch_size: int = 64) -> list[tuple[np.ndar
             hidden = model(**b, output_hidden_states=True).hidden_states
             states = torch.stack(hidden, dim=2).float().cpu().numpy()  # (B, T, layers + 1, d)
             for j, n in enumerate(b["attention_mask"].sum(1).tolist()):
-                out.append((b["input_ids"][j, 1:n - 1].numpy(), states[j, 1:n - 1]))
+                # copies: a view would keep the whole padded batch alive (3x the memory)
+                out.append((b["input_ids"][j, 1:n - 1].numpy().copy(), states[j, 1:n - 1].copy()))
     model.train(was_training)
     return out
 

@@ -9,7 +9,10 @@ turns every entry of the tokenizer arrays into Python objects, which takes
 GGUF header directly (format: github.com/ggml-org/ggml, docs/gguf.md) and
 memory-maps the one tensor; the quantized rows are decoded with
 ``gguf.quants.dequantize`` (both models store the embeddings as Q8_0: 32
-int8 values and one float16 scale per block).
+int8 values and one float16 scale per block), a block of rows at a time.
+Gemma's matrix is 640 MiB in float32; :class:`QuantizedMatrix` decodes only the rows a
+chapter reads (``load_tied_embeddings(..., lazy=True)``), which keeps chapter 1 within the
+2 GB that Binder gives a reader.
 """
 
 from __future__ import annotations
@@ -61,16 +64,58 @@ def gguf_path(name: str = "gemma-3-270m", cache_dir=None) -> Path:
     raise ValueError(f"unknown model {name!r}; choose one of {list(REAL_MODELS)}")
 
 
-def read_gguf_tensor(path, tensor: str = "token_embd.weight", rows=None):
+DECODE_ROWS = 8192  # rows decoded at a time: gguf's dequantize makes several float32 temporaries
+
+
+def dequantize_rows(data: np.ndarray, qtype: int, ne0: int) -> np.ndarray:
+    """Float32 ``(len(data), ne0)`` from quantized rows (bytes, one row a line), decoded
+    :data:`DECODE_ROWS` rows at a time into one preallocated array. Chapter 1."""
+    from gguf.constants import GGMLQuantizationType
+    from gguf.quants import dequantize
+
+    out = np.empty((len(data), ne0), dtype=np.float32)
+    for s in range(0, len(data), DECODE_ROWS):
+        block = np.ascontiguousarray(data[s : s + DECODE_ROWS])
+        out[s : s + DECODE_ROWS] = dequantize(block, GGMLQuantizationType(qtype)).reshape(-1, ne0)
+    return out
+
+
+class QuantizedMatrix:
+    """A quantized 2-D tensor of a GGUF file whose rows are decoded when they are read. Chapter 1.
+
+    ``w[rows]`` (an index, a slice or an index array) returns those rows as float32, like a
+    NumPy array would; ``len(w)`` and ``w.shape`` are the tensor's; ``np.asarray(w)`` decodes
+    all of it. The file stays memory-mapped: nothing is read before it is asked for.
+    """
+
+    def __init__(self, data: np.ndarray, qtype: int, ne0: int):
+        self.data, self.qtype = data, qtype
+        self.shape = (len(data), ne0)
+        self.dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            return dequantize_rows(self.data[index][None], self.qtype, self.shape[1])[0]
+        return dequantize_rows(self.data[index], self.qtype, self.shape[1])
+
+    def __array__(self, dtype=None, copy=None):
+        w = self[:]
+        return w if dtype is None else w.astype(dtype)
+
+
+def read_gguf_tensor(path, tensor: str = "token_embd.weight", rows=None, lazy: bool = False):
     """``(matrix float32 (rows, ne0), tokens, metadata)`` of one 2-D tensor of a GGUF v2/v3 file.
 
     Chapter 1.
 
-    ``rows`` (indices) decodes only those rows. ``metadata`` holds the scalar
-    and string key-value pairs and the names of all tensors.
+    ``rows`` (indices) decodes only those rows; ``lazy=True`` returns a
+    :class:`QuantizedMatrix` that decodes rows when they are read. ``metadata`` holds the
+    scalar and string key-value pairs and the names of all tensors.
     """
     from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
-    from gguf.quants import dequantize
 
     buf = np.memmap(path, dtype=np.uint8, mode="r")
     mv = memoryview(buf)
@@ -120,22 +165,22 @@ def read_gguf_tensor(path, tensor: str = "token_embd.weight", rows=None):
     data = buf[start + offset : start + offset + n_rows * row_bytes].reshape(n_rows, row_bytes)
     if rows is not None:
         data = data[np.asarray(rows)]
-    w = dequantize(np.ascontiguousarray(data), GGMLQuantizationType(qtype)).astype(np.float32)
+    matrix = QuantizedMatrix(data, qtype, ne0)
     tokens = meta.pop("tokenizer.ggml.tokens", None)
     meta = {k: v for k, v in meta.items() if not isinstance(v, (list, np.ndarray))}
     meta["tensors"] = list(infos)
-    return w.reshape(len(data), ne0), tokens, meta
+    return (matrix if lazy else matrix[:]), tokens, meta
 
 
-def load_tied_embeddings(name: str = "gemma-3-270m", rows=None, cache_dir=None):
+def load_tied_embeddings(name: str = "gemma-3-270m", rows=None, cache_dir=None, lazy=False):
     """The tied token embeddings ``(W float32, tokens)`` of a real model (:data:`REAL_MODELS`).
 
-    Chapter 1.
+    Chapter 1. ``lazy=True``: W is a :class:`QuantizedMatrix`, decoded row by row when read.
 
     Raises if the file has a separate ``output.weight`` (then the embeddings
     would not be tied to the softmax layer).
     """
-    w, tokens, meta = read_gguf_tensor(gguf_path(name, cache_dir), rows=rows)
+    w, tokens, meta = read_gguf_tensor(gguf_path(name, cache_dir), rows=rows, lazy=lazy)
     if "output.weight" in meta["tensors"]:
         raise ValueError(f"{name} has a separate output matrix; its token embeddings are not tied")
     return w, tokens
