@@ -3,16 +3,23 @@
 (see README.md). The work is done by the package scripts/bookbuild, one module per job.
 
     python3 scripts/book.py setup       # .venv, Jupyter kernel "aniso", MathJax (idempotent)
+    python3 scripts/book.py fetch-data  # fetch the missing data files (pinned sources, sha256)
     python3 scripts/book.py execute [--profile quick|paper] [--only NAME]
     python3 scripts/book.py build [--student]  # jupyter-book build -W -n of the executed copies
     python3 scripts/book.py check-html  # no CDN, local MathJax, no missing image
     python3 scripts/book.py browser-check  # every page in headless Chromium (bookbuild.browser)
-    python3 scripts/book.py book        # setup + execute + build + check-html
-    python3 scripts/book.py test        # setup, then offline: ruff + pytest + execute + build
-                                        #   + check-html + determinism + student edition
-                                        #   + browser-check + smoke
+    python3 scripts/book.py book        # setup + fetch-data + execute + build + check-html
+    python3 scripts/book.py test        # setup, fetch-data, then offline: ruff + pytest + execute
+                                        #   + memory + build + check-html + determinism
+                                        #   + student edition + browser-check + another-machine
+                                        #   + knobs + runnable + lab-check + smoke
     python3 scripts/book.py smoke       # offline: every chapter, PROFILE="paper", ANISO_SMOKE=1
     python3 scripts/book.py determinism # re-execute chapter 00 and compare its glued values
+    python3 scripts/book.py another-machine  # chapters 0-2, A: portable kernels, data from
+                                        #   stand-in upstream hosts, empty cache (portable)
+    python3 scripts/book.py knobs       # chapters 1, 4 with other parameters, not strict
+    python3 scripts/book.py runnable    # the runnable copies for Binder and Colab
+    python3 scripts/book.py lab-check [--only NAME]  # a runnable copy run in JupyterLab
 
 Notebooks are executed by papermill into a staged copy of the book (_build/stage), so the
 notebooks in the repository stay without outputs; the book is then built from that copy with

@@ -81,7 +81,7 @@ FAILING_CELL = "def load():\n    raise ValueError('the data set is missing')\n\n
     not kernel_installed(), reason="the Jupyter kernel 'aniso' is not registered (make book)"
 )
 def test_failing_notebook_stops_the_build_with_name_cell_and_traceback(
-    tmp_path, monkeypatch, capsys
+    tmp_path, monkeypatch, capsys, book_in
 ):
     """`execute` exits 1 and prints the notebook, the failing cell's source and its traceback;
     `build` then refuses the half-executed notebook instead of rendering an empty page."""
@@ -91,15 +91,6 @@ def test_failing_notebook_stops_the_build_with_name_cell_and_traceback(
     )
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: notebooks/bad_chapter\n")
     (tmp_path / "_config.yml").write_text("title: test\n")
-    for name, value in {
-        "ROOT": tmp_path,
-        "BUILD": tmp_path / "_build",
-        "STAGE": tmp_path / "_build" / "stage",
-        "TIMINGS": tmp_path / "_build" / "timings.json",
-    }.items():
-        monkeypatch.setattr(common, name, value)
-    monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path / "cache"))
-    (tmp_path / "_build").mkdir()
 
     with pytest.raises(SystemExit) as stop:
         execute.execute("quick", None)

@@ -11,7 +11,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_TOOLS = {"playwright", "pytest", "ruff"}  # build and test the book; readers do not need them
-BUILD_TOOLS = {"jupyter-book", "papermill", "ipykernel", "sphinxcontrib-bibtex", "sphinx-exercise"}
+BUILD_TOOLS = {
+    "jupyter-book",
+    "papermill",
+    "ipykernel",
+    "sphinxcontrib-bibtex",
+    "sphinx-exercise",
+    "jupyterlab",
+}
 
 
 def pins(path: Path) -> dict[str, str]:
@@ -78,8 +85,10 @@ def test_every_chapter_has_the_one_colab_cell():
 def test_launch_links_use_the_repository_of_the_config():
     slug = repo_slug()
     readme = (ROOT / "README.md").read_text()
-    assert f"https://mybinder.org/v2/gh/{slug}/main" in readme
-    assert f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/" in readme
+    branch = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["branch"]
+    assert branch == "run"  # the runnable copies, which the workflow publishes from main
+    assert f"https://mybinder.org/v2/gh/{slug}/{branch}?" in readme
+    assert f"https://colab.research.google.com/github/{slug}/blob/{branch}/notebooks/" in readme
     for where in [ROOT / "README.md", *sorted((ROOT / "book").glob("*.md"))]:
         for found in re.findall(
             r"(?:mybinder\.org/v2/gh|colab\.research\.google\.com/github|"

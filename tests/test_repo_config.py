@@ -283,17 +283,22 @@ def test_no_glue_computes_a_verdict(path):
     )
 
 
-def test_no_python_file_in_src_over_500_lines():
-    sizes = {
-        p.relative_to(ROOT).as_posix(): len(p.read_text().splitlines())
-        for p in sorted((ROOT / "src").rglob("*.py"))
-    }
-    assert sizes, "no Python file in src/"
-    assert not {p: n for p, n in sizes.items() if n > 500}, (
-        "split these modules (500 lines at most)"
-    )
-
-
 def test_what_reproduces_page_is_in_the_toc():
     assert "book/what_reproduces" in toc_files()
     assert (ROOT / "book" / "what_reproduces.md").is_file()
+
+
+def test_the_readme_lists_every_chapter_of_the_toc_in_order():
+    """The README's chapter table is as long as the toc: one row per notebook, in its order,
+    each row's chapter name the start of that notebook's title."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## The chapters") :].split("\n## ", 1)[0]
+    rows = [line.split("|")[2].strip() for line in table.splitlines()
+            if re.match(r"^\| *[0-9A-Z] *\|", line)]
+    notebooks = [f for f in toc_files() if (ROOT / f"{f}.ipynb").exists()]
+    assert len(rows) == len(notebooks), f"README rows {rows} for {notebooks}"
+    for row, nb in zip(rows, notebooks):
+        cells = json.loads((ROOT / f"{nb}.ipynb").read_text())["cells"]
+        title = next(line[2:] for c in cells if c["cell_type"] == "markdown"
+                     for line in "".join(c["source"]).splitlines() if line.startswith("# "))
+        assert title.lower().startswith(row.lower()), f"README row {row!r} is not {nb}: {title!r}"

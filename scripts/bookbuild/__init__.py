@@ -2,7 +2,8 @@
 
 * :mod:`bookbuild.common`: paths, logging, running commands, reading _toc.yml;
 * :mod:`bookbuild.env`: .venv, the Jupyter kernel, MathJax (`setup`);
-* :mod:`bookbuild.execute`: staging, papermill, timings, determinism (`execute`);
+* :mod:`bookbuild.execute`: staging, papermill, timings, determinism (`execute`), with
+  :mod:`bookbuild.memory` measuring each chapter's peak memory;
 * :mod:`bookbuild.pages`: the generated pages (chapters, timings, the "What reproduces" ledger);
 * :mod:`bookbuild.build`: jupyter-book build of the stage, and the student edition (`build`);
 * :mod:`bookbuild.checks`: the HTML check and the student edition check (`check-html`);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,12 @@ from .checks import check_html_cmd, check_student_cmd
 from .colab import sync as sync_colab
 from .env import reexec_in_venv, setup
 from .execute import determinism, execute, print_timings
+from .jupyterlab import lab_check
+from .knobs import knobs
+from .memory import BINDER_MEMORY_MIB, memory_over_limit
 from .offline import IN_NETNS, Ledger, enter_netns
+from .portable import another_machine, fetch_standin_artifacts
+from .runnable import write_runnable
 from .smoke import smoke
 
 COMMANDS = [
@@ -29,6 +35,11 @@ COMMANDS = [
     "smoke",
     "determinism",
     "sync-colab",
+    "runnable",
+    "lab-check",
+    "fetch-data",
+    "another-machine",
+    "knobs",
 ]
 LINTED = ["src", "tests", "scripts", "notebooks"]  # ruff, configured in pyproject.toml
 
@@ -54,6 +65,27 @@ def pytest() -> None:
         )
 
 
+def fetch_data() -> None:
+    """Fetch every data file the book reads that the data folder lacks (the network part of the
+    set-up of `book` and `test`): ``python -m aniso.datadir fetch``."""
+    from aniso.datadir import DataError, fetch_all, resolve_data_dir
+
+    folder = resolve_data_dir()
+    try:
+        fetched = fetch_all(folder, timeout=30.0)
+    except DataError as err:
+        sys.exit(f"[book] the data could not be fetched: {err}")
+    common.say(f"data: {folder}, every file checked (sha256), {len(fetched)} fetched")
+
+
+def check_memory() -> None:
+    """Fail when a chapter's peak memory (bookbuild.memory) is above Binder's limit."""
+    timings = json.loads(common.TIMINGS.read_text()) if common.TIMINGS.exists() else {}
+    over = memory_over_limit(timings)
+    if over:
+        common.fail(f"a chapter needs more than Binder's {BINDER_MEMORY_MIB} MiB:", over)
+
+
 def main(argv: list[str] | None = None, doc: str | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -63,7 +95,9 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> None:
         "--profile", default=os.environ.get("ANISO_PROFILE", "quick"), choices=["quick", "paper"]
     )
     parser.add_argument(
-        "--only", metavar="NAME", help="execute one notebook (path, file name or stem)"
+        "--only",
+        metavar="NAME",
+        help="execute (or lab-check) one notebook (path, file name or stem)",
     )
     parser.add_argument(
         "--student",
@@ -79,7 +113,13 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> None:
             return
         os.environ["ANISO_BOOK_SETUP_DONE"] = "1"
     reexec_in_venv()
-    if cmd in ("test", "browser-check") and not os.environ.get(IN_NETNS):
+    if cmd in ("book", "test", "fetch-data") and not os.environ.get(IN_NETNS):
+        fetch_data()  # before the namespace: the network part of the set-up
+        if cmd == "fetch-data":
+            return
+    if cmd in ("test", "another-machine") and not os.environ.get(IN_NETNS):
+        fetch_standin_artifacts()  # what the stand-in upstream hosts serve (PyPI, Debian)
+    if cmd in ("test", "browser-check", "lab-check") and not os.environ.get(IN_NETNS):
         ensure_chromium()  # before the namespace: apt-get needs the network
     if cmd in ("test", "smoke") and not os.environ.get(IN_NETNS):
         enter_netns()  # does not return when the namespace is available
@@ -93,6 +133,18 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> None:
     if cmd == "determinism":
         determinism()
         return
+    if cmd == "runnable":
+        write_runnable()  # the copies for Binder and Colab (bookbuild.runnable)
+        return
+    if cmd == "lab-check":
+        lab_check(args.only)  # one chapter's runnable copy run in JupyterLab (bookbuild.jupyterlab)
+        return
+    if cmd == "another-machine":
+        another_machine()  # portable kernels, data from stand-in hosts (bookbuild.portable)
+        return
+    if cmd == "knobs":
+        knobs()  # other parameters, not strict, as a student runs a chapter (bookbuild.knobs)
+        return
     ledger = Ledger()
     if cmd == "test":
         lint()
@@ -102,6 +154,8 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> None:
     if cmd in ("execute", "book", "test"):
         execute(args.profile, args.only if cmd == "execute" else None)
         ledger.mark("notebook execution")
+    if cmd == "test":
+        check_memory()
     if cmd in ("build", "book", "test"):
         build(student=args.student and cmd == "build")
         ledger.mark("book build")
@@ -117,6 +171,13 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> None:
         browser_check()
         ledger.mark("browser check")
     if cmd == "test":
+        another_machine()  # portable kernels, data from stand-in hosts, an empty cache
+        ledger.mark("another machine")
+        knobs()  # other parameters, not strict
+        ledger.mark("a student's parameters")
+        write_runnable()
+        lab_check(None)  # a chapter's runnable copy in JupyterLab, in Chromium
+        ledger.mark("JupyterLab check")
         smoke()  # the paper profile's code paths with local stand-ins (bookbuild.smoke)
         ledger.mark("smoke run")
         ledger.report()

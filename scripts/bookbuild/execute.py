@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import common
+from . import common, memory
 from .common import say
 
 STAGED = [
@@ -78,30 +78,49 @@ def execute(profile: str, only: str | None) -> None:
             timings["cold_cache"].remove(nb)
         if not any(cache.iterdir()):  # this execution computes everything, nothing read back
             timings["cold_cache"].append(nb)
-        secs = execute_notebook(common.ROOT / nb, common.STAGE / nb, profile, name=nb)
+        with memory.TreeSampler() as mem:  # the kernel and every process it starts
+            secs = execute_notebook(common.ROOT / nb, common.STAGE / nb, profile, name=nb)
         timings["notebooks"][nb] = round(secs, 1)
-        say(f"{nb}: {timings['notebooks'][nb]:.1f} s")
+        memory.record(timings, nb, mem)
+        say(f"{nb}: {timings['notebooks'][nb]:.1f} s; {mem.describe()}")
     timings["total"] = round(sum(timings["notebooks"].values()), 1)
     timings_file.write_text(json.dumps(timings, indent=2) + "\n")
     print_timings()
 
 
-def execute_notebook(src: Path, out: Path, profile: str, name: str | None = None) -> float:
+STRICT = "ANISO_STRICT"  # aniso.book: a claim that the numbers do not support stops the run
+
+
+def execute_notebook(
+    src: Path,
+    out: Path,
+    profile: str,
+    name: str | None = None,
+    parameters: dict | None = None,
+    strict: bool = True,
+) -> float:
     """Execute one notebook with papermill into `out`; the seconds it took.
 
     A failing cell stops everything (exit code 1) with the notebook's name, the
     cell's source and its traceback on stderr: never a page with missing output.
+    ``strict`` (the book's build): the kernel runs with ANISO_STRICT=1, so that a sentence of
+    the prose its numbers no longer support fails the execution (:mod:`aniso.book`); without it
+    the chapter runs as in a student's Jupyter. ``parameters`` are set besides PROFILE
+    (``papermill -p``).
     """
     import papermill as pm
 
     name = name or src.name
-    say(f"executing {name} (profile {profile}) ...")
+    say(f"executing {name} (profile {profile}{'' if strict else ', not strict'}) ...")
+    saved = os.environ.pop(STRICT, None)
+    if strict:
+        os.environ[STRICT] = "1"  # the kernel inherits this process's environment
     start = time.perf_counter()
     try:
         pm.execute_notebook(
             str(src),
             str(out),
-            parameters={"PROFILE": profile},
+            parameters={"PROFILE": profile, **(parameters or {})},
             kernel_name=common.KERNEL,
             language="python",
             cwd=str(out.parent),
@@ -118,6 +137,10 @@ def execute_notebook(src: Path, out: Path, profile: str, name: str | None = None
         sys.exit(1)
     except Exception as err:  # dead kernel, timeout, missing kernel...
         sys.exit(f"[book] FAILED: {name}: {type(err).__name__}: {err}")
+    finally:
+        os.environ.pop(STRICT, None)
+        if saved is not None:
+            os.environ[STRICT] = saved
     return time.perf_counter() - start
 
 
@@ -141,10 +164,23 @@ def print_timings() -> None:
     if not common.TIMINGS.exists():
         return
     timings = json.loads(common.TIMINGS.read_text())
+    peak, hwm = timings.get("memory_mib", {}), timings.get("memory_hwm_mib", {})
+    measure = timings.get("memory_measure", "pss").upper()
     width = max([len(nb) for nb in timings["notebooks"]] + [5])
     print(f"\nNotebook execution times (profile {timings['profile']}):")
+    if peak:
+        print(
+            f"  {'':<{width}}  {'time':>10}  {'peak ' + measure:>10}  {'VmHWM':>10}   (peak: the "
+            f"kernel and its processes, sampled every {timings.get('memory_interval_s')} s; "
+            "VmHWM: the largest process)"
+        )
     for nb, secs in timings["notebooks"].items():
-        print(f"  {nb:<{width}}  {secs:8.1f} s")
+        line = f"  {nb:<{width}}  {secs:8.1f} s"
+        if nb in peak:
+            line += f"  {peak[nb]:6d} MiB  " + (f"{hwm[nb]:6d} MiB" if hwm.get(nb) else " " * 10)
+            if peak[nb] > memory.BINDER_MEMORY_MIB:
+                line += f"   above Binder's {memory.BINDER_MEMORY_MIB} MiB"
+        print(line)
     print(f"  {'total':<{width}}  {timings['total']:8.1f} s")
 
 

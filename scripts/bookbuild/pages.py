@@ -2,7 +2,8 @@
 so that the numbers and goals there are never typed by hand.
 
 * book/_chapters.md (in book/teaching.md): each chapter's learning goals, exercises and time;
-* book/_timings.md (in book/how_to_run.md and book/teaching.md): the measured execution times;
+* book/_timings.md (in book/how_to_run.md and book/teaching.md): the measured execution times
+  and peak memory (bookbuild.memory);
 * book/_ledger.md (in book/what_reproduces.md): the "What reproduces" rows of every executed
   chapter, read back from the notebooks with :func:`aniso.book.read_ledger`.
 """
@@ -10,13 +11,12 @@ so that the numbers and goals there are never typed by hand.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
 from pathlib import Path
 
-from . import common
+from . import common, memory
 
 TIMINGS_PAGE = "book/_timings.md"
 CHAPTERS_PAGE = "book/_chapters.md"
@@ -101,29 +101,70 @@ def chapters_page() -> str:
     return "\n".join(out)
 
 
-def timings_page() -> str:
-    """The table of measured execution times that book/how_to_run.md and book/teaching.md
-    include."""
+def memory_cell(mib: int | None, limit: int = memory.BINDER_MEMORY_MIB) -> str:
+    """A chapter's peak memory for the table, flagged when it is above Binder's limit."""
+    if mib is None:
+        return "not measured in this build"
+    return f"**{mib} MiB: above Binder's {limit} MiB**" if mib > limit else f"{mib} MiB"
+
+
+def memory_note(timings: dict, titles: dict[str, str]) -> str:
+    """What the memory column measured, and which chapters do not fit in Binder's memory."""
+    peaks = {nb: timings.get("memory_mib", {}).get(nb) for nb in titles}
+    if all(mib is None for mib in peaks.values()):
+        return ""
+    limit = memory.BINDER_MEMORY_MIB
+    over = [titles[nb] for nb, mib in peaks.items() if mib is not None and mib > limit]
+    verdict = (
+        f"**{len(over)} chapter{'s' if len(over) > 1 else ''} need{'' if len(over) > 1 else 's'} "
+        f"more than that**: {', '.join(over)}."
+        if over
+        else "every measured chapter stays below it."
+    )
+    measure = timings.get("memory_measure", "pss")
+    return (
+        f"\n**Peak memory** is the most memory that the chapter's Jupyter kernel and the "
+        f"processes it starts (the training workers of chapters 1 and 2) held at once while it "
+        f"executed in the `{timings.get('profile', 'quick')}` profile: their "
+        f"{memory.MEASURES.get(measure, measure)}, summed, and sampled every "
+        f"{timings.get('memory_interval_s', memory.INTERVAL_S)} s, so a spike shorter than that "
+        f"can be missed. Binder gives a reader {limit} MiB of memory: {verdict}\n"
+    )
+
+
+def timings_page(timings: dict | None = None) -> str:
+    """The table of measured execution times and peak memory that book/how_to_run.md and
+    book/teaching.md include; `timings` as in _build/timings.json (by default, read from it)."""
     titles = {nb: title_of(nb) for nb in common.toc_notebooks()}
-    timings = _timings()
+    timings = _timings() if timings is None else timings
     measured = timings.get("profile", "quick")
     unmeasured = {
         "quick": "not measured in this build",
         "paper": "not measured in this build (needs the internet; a GPU recommended)",
     }
-    rows = ["| chapter | `quick` profile | `paper` profile |", "|---|---|---|"]
+    peaks = timings.get("memory_mib", {})
+    rows = [
+        "| chapter | `quick` profile | `paper` profile | peak memory |",
+        "|---|---|---|---|",
+    ]
     for nb, title in titles.items():
         secs = timings["notebooks"].get(nb)
         cols = {p: unmeasured[p] for p in unmeasured}
         cols[measured] = (
             f"{secs / 60:.1f} min" if secs is not None else "not executed in this build"
         )
-        rows.append(f"| {title} | {cols['quick']} | {cols['paper']} |")
+        rows.append(
+            f"| {title} | {cols['quick']} | {cols['paper']} | {memory_cell(peaks.get(nb))} |"
+        )
     total = sum(timings["notebooks"].get(nb, 0) for nb in titles)
     cols = {p: "" for p in unmeasured}
     cols[measured] = f"**{total / 60:.1f} min**"
-    rows.append(f"| **the whole book** | {cols['quick']} | {cols['paper']} |")
-    machine = f"{os.cpu_count()} CPU cores"
+    largest = max((peaks[nb] for nb in titles if peaks.get(nb) is not None), default=None)
+    most = f"the largest: {memory_cell(largest)}" if largest is not None else ""
+    rows.append(f"| **the whole book** | {cols['quick']} | {cols['paper']} | {most} |")
+    from aniso.threads import available_cpus  # the container's CPUs, not the host's
+
+    machine = f"{available_cpus()} CPU cores"
     when = (
         time.strftime("%Y-%m-%d", time.gmtime(common.TIMINGS.stat().st_mtime))
         if common.TIMINGS.exists()
@@ -133,7 +174,7 @@ def timings_page() -> str:
         "\n".join(rows) + f"\n\nMeasured by `scripts/book.py execute` when this copy of the "
         f"book was built ({when}, {machine}, profile `{timings.get('profile', 'quick')}`, "
         f"with a warm embedding cache where an earlier chapter filled it); "
-        f"the numbers come from `_build/timings.json`.\n"
+        f"the numbers come from `_build/timings.json`.\n" + memory_note(timings, titles)
     )
 
 
