@@ -476,6 +476,8 @@ def test_fetch_all_fetches_what_is_missing_and_checks_the_rest(data_dir, tmp_pat
     F._VERIFIED.clear()
     with pytest.raises(F.DataError, match="sts-dev.csv is corrupt"):
         F.fetch_all(tmp_path, rels, progress=False)
+    # a data folder that does not exist yet is made
+    assert F.fetch_all(tmp_path / "new" / "data", rels[1:2], progress=False) == rels[1:2]
 
 
 def test_book_files_are_the_chapters_folders():

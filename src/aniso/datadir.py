@@ -362,6 +362,9 @@ def fetch_all(data_dir=None, rels=None, progress: bool = True,
     """
     from tqdm.auto import tqdm
 
+    target = data_dir if data_dir is not None else os.environ.get(ENV_VAR)
+    if target:  # a folder to fill: created if need be
+        Path(target).expanduser().mkdir(parents=True, exist_ok=True)
     d = resolve_data_dir(data_dir)
     rels = book_files() if rels is None else list(rels)
     missing = [rel for rel in rels if not (d / rel).exists()]
