@@ -279,12 +279,13 @@ def run_bookkeeping(source: str, namespace: dict):
             expr = ast.Expression(last.value)
             return eval(compile(expr, "<bookkeeping cell>", "eval"), namespace)
     except Exception as err:  # noqa: BLE001 - any error of a hidden cell becomes a warning
-        warnings.warn(
+        warnings.warn_explicit(  # no source line: the transformed cell is one long call
             f"a hidden cell that checks the prose and hands it numbers stopped on "
             f"{type(err).__name__}: {err}. This happens when the chapter's parameters differ "
             "from the book's (its prose describes the book's); the chapter goes on.",
             BookkeepingWarning,
-            stacklevel=2,
+            filename="<hidden cell>",
+            lineno=0,
         )
     return None
 
