@@ -9,7 +9,8 @@ book before, and this step gives the chapters all three at once:
 * **no shared data folder.** The data folder starts empty and every file is fetched from its
   pinned public source (:mod:`aniso.datasources`) through ``ANISO_DATA_MIRROR``: a local HTTP
   server stands in for the upstream hosts (GitHub, PyPI, Debian), serving their files from the
-  shared data folder and from the artifacts that the set-up phase downloaded into
+  book's own data folder (``ANISO_DATA_DIR``, ``../shared/data`` in CI, the user cache
+  elsewhere) and from the artifacts that the set-up phase downloaded into
   ``_build/upstream`` (gensim's sdist from PyPI, janeaustenr's package from Debian; the wiki1m
   prefix is rebuilt from the shared head and ``tests/fixtures/wiki1m_prefix_tail.txt``, the 311
   bytes that follow it in the pinned file). Each artifact is checked against its pinned sha256;
@@ -127,13 +128,12 @@ def largest_difference(a: dict, b: dict) -> tuple[float, str, int]:
 
 def another_machine() -> dict:
     """Execute :data:`CHAPTERS` as another machine would (see the module docstring)."""
-    from aniso.datadir import book_files
+    from aniso.datadir import book_files, fetch_all, resolve_data_dir
 
     from .execute import execute_notebook, glued_values
 
-    shared = Path(os.environ.get("ANISO_DATA_DIR") or common.ROOT.parent / "shared" / "data")
-    if not (shared / "stsb").is_dir():
-        raise SystemExit(f"[book] another-machine: no data folder at {shared} to mirror")
+    shared = resolve_data_dir()  # the book's own data folder, complete (checked here)
+    fetch_all(shared, progress=False)
     shutil.rmtree(OUT, ignore_errors=True)
     data, cache, site = OUT / "data", OUT / "cache", OUT / "upstream-hosts"
     for folder in (data, cache, site):

@@ -7,7 +7,7 @@ tensor ``token_embd.weight`` and the token strings are read. ``gguf.GGUFReader``
 turns every entry of the tokenizer arrays into Python objects, which takes
 ~18 s for Gemma's 262,144 tokens; :func:`read_gguf_tensor` instead parses the
 GGUF header directly (format: github.com/ggml-org/ggml, docs/gguf.md) and
-memory-maps the one tensor; the quantized rows are decoded with
+reads the rows of that one tensor with ``os.pread``; the quantized rows are decoded with
 ``gguf.quants.dequantize`` (both models store the embeddings as Q8_0: 32
 int8 values and one float16 scale per block), a block of rows at a time.
 Gemma's matrix is 640 MiB in float32; :class:`QuantizedMatrix` decodes only the rows a
@@ -85,21 +85,34 @@ class QuantizedMatrix:
 
     ``w[rows]`` (an index, a slice or an index array) returns those rows as float32, like a
     NumPy array would; ``len(w)`` and ``w.shape`` are the tensor's; ``np.asarray(w)`` decodes
-    all of it. The file stays memory-mapped: nothing is read before it is asked for.
+    all of it. Rows are read from the file with ``os.pread`` (not through a memory map, whose
+    pages would count in the process's memory), :data:`DECODE_ROWS` at a time.
     """
 
-    def __init__(self, data: np.ndarray, qtype: int, ne0: int):
-        self.data, self.qtype = data, qtype
-        self.shape = (len(data), ne0)
+    def __init__(self, path, start: int, row_bytes: int, rows: np.ndarray, qtype: int, ne0: int):
+        self.path, self.start, self.row_bytes = str(path), start, row_bytes
+        self.rows, self.qtype = np.asarray(rows, dtype=np.int64), qtype
+        self.shape = (len(self.rows), ne0)
         self.dtype = np.dtype(np.float32)
 
     def __len__(self) -> int:
         return self.shape[0]
 
     def __getitem__(self, index):
-        if isinstance(index, (int, np.integer)):
-            return dequantize_rows(self.data[index][None], self.qtype, self.shape[1])[0]
-        return dequantize_rows(self.data[index], self.qtype, self.shape[1])
+        import os
+
+        wanted = self.rows[index]  # the file's row numbers, as NumPy indexes them
+        flat = np.atleast_1d(wanted)
+        raw = np.empty((len(flat), self.row_bytes), dtype=np.uint8)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            for k, r in enumerate(flat.tolist()):
+                row = os.pread(fd, self.row_bytes, self.start + r * self.row_bytes)
+                raw[k] = np.frombuffer(row, dtype=np.uint8)
+        finally:
+            os.close(fd)
+        out = dequantize_rows(raw, self.qtype, self.shape[1])
+        return out[0] if np.ndim(wanted) == 0 else out
 
     def __array__(self, dtype=None, copy=None):
         w = self[:]
@@ -162,10 +175,8 @@ def read_gguf_tensor(path, tensor: str = "token_embd.weight", rows=None, lazy: b
     (ne0, n_rows), qtype, offset = infos[tensor]
     block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(qtype)]
     row_bytes = ne0 // block * type_size
-    data = buf[start + offset : start + offset + n_rows * row_bytes].reshape(n_rows, row_bytes)
-    if rows is not None:
-        data = data[np.asarray(rows)]
-    matrix = QuantizedMatrix(data, qtype, ne0)
+    index = np.arange(n_rows) if rows is None else np.arange(n_rows)[np.asarray(rows)]
+    matrix = QuantizedMatrix(path, start + offset, row_bytes, index, qtype, ne0)
     tokens = meta.pop("tokenizer.ggml.tokens", None)
     meta = {k: v for k, v in meta.items() if not isinstance(v, (list, np.ndarray))}
     meta["tensors"] = list(infos)
