@@ -15,7 +15,7 @@
                                         #   + knobs + runnable + lab-check + smoke
     python3 scripts/book.py smoke       # offline: every chapter, PROFILE="paper", ANISO_SMOKE=1
     python3 scripts/book.py determinism # re-execute chapter 00 and compare its glued values
-    python3 scripts/book.py another-machine  # chapters 0-2, A: portable kernels, data from
+    python3 scripts/book.py another-machine  # chapters 1-3, A: portable kernels, data from
                                         #   stand-in upstream hosts, empty cache (portable)
     python3 scripts/book.py knobs       # chapters 1, 4 with other parameters, not strict
     python3 scripts/book.py runnable    # the runnable copies for Binder and Colab

@@ -18,11 +18,14 @@ def test_numbers_are_read_from_glued_text():
 def test_largest_relative_difference_between_two_executions():
     a = {"ppl": {"text/plain": "'418.3 ± 4.5'"}, "n": {"text/plain": "9997"},
          "chapter_seconds": {"text/plain": "12.0"}, "only_a": {"text/plain": "1.0"},
-         "words": {"text/plain": "'a, b'"}}
+         "words": {"text/plain": "'a, b'"}, "ref_agree_worst": {"text/plain": "0.0"},
+         "gap": {"text/plain": "0.0"}}
     b = {"ppl": {"text/plain": "'418.4 ± 4.5'"}, "n": {"text/plain": "9997"},
-         "chapter_seconds": {"text/plain": "99.0"}, "words": {"text/plain": "'a, 7'"}}
+         "chapter_seconds": {"text/plain": "99.0"}, "words": {"text/plain": "'a, 7'"},
+         "ref_agree_worst": {"text/plain": "0.0003"}, "gap": {"text/plain": "1e-9"}}
     worst, where, n = portable.largest_difference(a, b)
-    assert where == "ppl" and n == 3  # the timer, a name glued once, a mismatched text: left out
+    # left out: the timer, a name glued once, a mismatched text, a glued difference, a zero
+    assert where == "ppl" and n == 3
     assert abs(worst - 0.1 / 418.4) < 1e-12
 
 
