@@ -3,6 +3,7 @@ bookbuild.knobs) and the student edition's sources (bookbuild.build): their pure
 hand-made inputs. The steps themselves execute chapters and run in `make test`."""
 
 import json
+import re
 import urllib.request
 
 from bookbuild import build, knobs, portable
@@ -67,3 +68,11 @@ def test_the_student_sources_have_no_solution():
     assert "{solution}" not in out and "print(1)" not in out
     assert "```{exercise}" in out and "Do it." in out and out.endswith("after")
     assert build.STUDENT_BRANCH == "run-student"
+
+
+def test_the_temperature_pattern_needs_the_changed_value():
+    pattern = knobs.RUNS["notebooks/04_simcse.ipynb"][1]
+    row = "<tr>\n  <th>temperature</th>\n  <td>0.05</td>\n  <td>{}</td>\n</tr>"
+    assert re.search(pattern, row.format("0.1"))
+    assert not re.search(pattern, row.format("0.05"))
+    assert not re.search(pattern, row.format("0.15"))
