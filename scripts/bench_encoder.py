@@ -1,6 +1,6 @@
 """Throughput of the book's encoder against SentenceTransformer.encode (not a timed test).
 
-Encodes the same 2,000 STS-B sentences with ``aniso.encoders`` and with
+Encodes the same 2,000 STS-B sentences with ``aniso.encoders.models`` and with
 ``sentence_transformers.SentenceTransformer.encode`` on the same model and
 pooling (all-MiniLM-L6-v2, mean pooling, batch 64, no normalisation), checks
 that the vectors agree, and prints sentences/s for each and the ratio
@@ -25,8 +25,8 @@ def main():
 
     from sentence_transformers import SentenceTransformer
 
-    from aniso import data
-    from aniso.encoders import load_encoder, minilm_path
+    from aniso.data import tasks as data
+    from aniso.encoders.models import load_encoder, minilm_path
 
     train = data.load_stsb("train")
     sentences = (train.sentences1 + train.sentences2)[: args.n]
@@ -54,7 +54,7 @@ def main():
         lambda: st_plain.encode(sentences, batch_size=args.batch_size, show_progress_bar=False)
     )
     print(f"max |difference| of the vectors: {np.abs(a - b).max():.2e}")
-    print(f"aniso.encoders          : {len(sentences) / t_ours:8.1f} sentences/s")
+    print(f"aniso.encoders.models          : {len(sentences) / t_ours:8.1f} sentences/s")
     print(f"SentenceTransformer     : {len(sentences) / t_st:8.1f} sentences/s")
     print(f"ratio (ours / ST)       : {t_st / t_ours:8.2f}")
 

@@ -45,9 +45,9 @@ def main(argv=None) -> int:
         return 0
     from transformers import BertConfig, BertForMaskedLM
 
-    from aniso.contrastive import paper_config, train_simcse
-    from aniso.devices import precision
-    from aniso.encoders import mini_bert_path
+    from aniso.contrastive.trainer import paper_config, train_simcse
+    from aniso.encoders.models import mini_bert_path
+    from aniso.util.devices import precision
 
     os.environ.pop("ANISO_SMOKE", None)  # the slice is the paper run itself, never cut to 4 steps
 

@@ -33,7 +33,7 @@ def tiny_bert(tmp_path_factory):
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from aniso.encoders import minilm_path
+    from aniso.encoders.models import minilm_path
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     tok = AutoTokenizer.from_pretrained(minilm_path())

@@ -1,11 +1,11 @@
-"""The chapters' bookkeeping (aniso.book): claims, glue_many and the ledger."""
+"""The chapters' bookkeeping (aniso.book.chapter): claims, glue_many and the ledger."""
 
 import json
 
 import numpy as np
 import pytest
 
-from aniso import book
+from aniso.book import chapter as book
 
 
 @pytest.fixture(autouse=True)

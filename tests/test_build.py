@@ -551,7 +551,7 @@ def test_ledger_chapters_are_in_the_toc_and_the_page_includes_the_generated_tabl
     assert "```{include} _ledger.md" in text
     for verdict in pages.VERDICTS:
         assert f"\n{verdict}\n: " in text, f"the page explains the verdict {verdict!r}"
-    from aniso.book import VERDICTS
+    from aniso.book.chapter import VERDICTS
 
     assert pages.VERDICTS == VERDICTS
 

@@ -1,4 +1,4 @@
-"""The locks of the run caches (aniso.files.locked): two processes asking for the same language
+"""The locks of the run caches (aniso.util.files.locked): two processes asking for the same language
 model or SimCSE run at once (two chapters open in JupyterLab) train it once; the second waits for
 the first, then reads the cached result.
 
@@ -17,7 +17,7 @@ import time
 import pytest
 from conftest import SENTENCES
 
-from aniso import files
+from aniso.util import files
 
 WAITING = "waiting for another process"
 
@@ -44,7 +44,7 @@ def hold():
 
 if kind == "lm":
     import numpy as np
-    from aniso import lm
+    from aniso.lm import model as lm
 
     real = lm.perplexity
 
@@ -62,9 +62,9 @@ if kind == "lm":
 else:
     import numpy as np
     from transformers import TrainerCallback
-    from aniso import contrastive as C
-    from aniso.data import STSData
-    from aniso.evaluation import DevProbe
+    from aniso.contrastive import trainer as C
+    from aniso.data.tasks import STSData
+    from aniso.evaluation.sts import DevProbe
 
     class Hold(TrainerCallback):
         def on_train_begin(self, args, state, control, **kw):

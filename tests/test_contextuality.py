@@ -1,9 +1,10 @@
-"""Self-similarity and intra-sentence similarity (aniso.contextuality) on hand-made inputs."""
+"""Self-similarity and intra-sentence similarity (aniso.evaluation.contextuality) on hand-made
+inputs."""
 
 import numpy as np
 import pytest
 
-from aniso import contextuality as m
+from aniso.evaluation import contextuality as m
 
 
 def test_self_similarity_is_one_for_a_static_vector_and_matches_its_definition():
@@ -52,7 +53,7 @@ def test_by_layer_on_hand_made_states():
 def test_token_states_match_one_sentence_at_a_time(tiny_bert):
     import torch
 
-    from aniso.encoders import TransformerEncoder
+    from aniso.encoders.models import TransformerEncoder
 
     enc = TransformerEncoder.from_path(str(tiny_bert), "tiny")
     sentences = ["a cat sat on the mat", "dogs bark", "the quick brown fox jumps over it"]

@@ -1,4 +1,4 @@
-"""Tests of aniso.contrastive (chapters "SimCSE" and "Alignment and uniformity").
+"""Tests of aniso.contrastive.trainer (chapters "SimCSE" and "Alignment and uniformity").
 
 Training runs use a tiny random BERT (the ``tiny_bert`` fixture of conftest.py)
 and a 20-pair stand-in for STS-B dev, so the whole file takes seconds.
@@ -12,10 +12,11 @@ import torch
 from conftest import SENTENCES
 from transformers import TrainerCallback
 
-from aniso import contrastive as C
-from aniso.data import STSData
-from aniso.evaluation import DevProbe
-from aniso.threads import available_cpus, free_cores
+from aniso.contrastive import trainer as C
+from aniso.data.tasks import STSData
+from aniso.evaluation.sts import DevProbe
+from aniso.experiments.book_plans import book_configs
+from aniso.util.threads import available_cpus, free_cores
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -142,8 +143,11 @@ def test_shared_mask_run_and_the_saved_mlp_head(tiny_setup, tmp_path):
     saved = torch.load(run.dir / "best" / C.HEAD_FILE, weights_only=True)
     head = run.mlp_head()
     x = np.random.default_rng(0).normal(size=(3, saved["weight"].shape[1])).astype(np.float32)
-    ref = torch.tanh(torch.nn.functional.linear(torch.from_numpy(x).double(),
-                                                saved["weight"].double(), saved["bias"].double()))
+    ref = torch.tanh(
+        torch.nn.functional.linear(
+            torch.from_numpy(x).double(), saved["weight"].double(), saved["bias"].double()
+        )
+    )
     np.testing.assert_allclose(head(x), ref.numpy(), rtol=1e-6, atol=1e-7)
     assert head(x).shape == (3, saved["weight"].shape[0]) and np.abs(head(x)).max() < 1
     bare = C.train_simcse(cfg.replace(mlp_head_in_training=False, output_dir=str(tmp_path / "b")))
@@ -153,8 +157,8 @@ def test_shared_mask_run_and_the_saved_mlp_head(tiny_setup, tmp_path):
 
 
 def test_book_configs_and_free_cores():
-    quick = C.book_configs("quick")
+    quick = book_configs("quick")
     assert set(quick) == {"unsup", "no_dropout", "delete_word", "sup", "align_uniform"}
     assert quick["no_dropout"].replace(positive="dropout", stop_after=None) == quick["unsup"]
-    assert C.book_configs("paper")["unsup"] == C.paper_config()
+    assert book_configs("paper")["unsup"] == C.paper_config()
     assert 1 <= free_cores() <= available_cpus()

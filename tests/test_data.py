@@ -1,5 +1,6 @@
-"""Tests of aniso.data and aniso.datadir: counts and parsing on the real data, errors, and
-the download path (pooch) against a local HTTP server on 127.0.0.1 (the network is never used)."""
+"""Tests of aniso.data.tasks and aniso.data.datadir: counts and parsing on the real data, errors,
+and the download path (pooch) against a local HTTP server on 127.0.0.1 (the network is never
+used)."""
 
 import collections
 import hashlib
@@ -14,9 +15,9 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from aniso import data as D
-from aniso import datadir as F
-from aniso.datasources import UPSTREAMS
+from aniso.data import datadir as F
+from aniso.data import tasks as D
+from aniso.data.sources import UPSTREAMS
 
 STSB_COUNTS = {"train": 5749, "dev": 1500, "test": 1379}
 SICK_COUNTS = {"train": 4500, "trial": 500, "test": 4927}
@@ -406,13 +407,17 @@ def _prefix_artifact(data_dir) -> bytes:
 
 
 def test_a_derived_file_is_made_from_its_artifact(data_dir, tmp_path, monkeypatch, server):
-    monkeypatch.setitem(UPSTREAMS, "wiki1m-prefix", UPSTREAMS["wiki1m-prefix"].__class__(
-        UPSTREAMS["wiki1m-prefix"].urls, None, "stand-in"))
+    monkeypatch.setitem(
+        UPSTREAMS,
+        "wiki1m-prefix",
+        UPSTREAMS["wiki1m-prefix"].__class__(UPSTREAMS["wiki1m-prefix"].urls, None, "stand-in"),
+    )
     server.mirror(monkeypatch, {"wiki1m-prefix": _prefix_artifact(data_dir)})
     assert D.load_sentences("wiki1m", 3, tmp_path) == D.load_sentences("wiki1m", 3, data_dir)
-    assert _sha(tmp_path / "wiki1m_sample/wiki1m_head.txt") == F.sums()[
-        "wiki1m_sample/wiki1m_head.txt"
-    ]
+    assert (
+        _sha(tmp_path / "wiki1m_sample/wiki1m_head.txt")
+        == F.sums()["wiki1m_sample/wiki1m_head.txt"]
+    )
     assert _leftovers(tmp_path) == []
 
 
@@ -420,8 +425,11 @@ def test_a_derivation_that_misses_its_sum_is_not_kept(data_dir, tmp_path, monkey
     """The prefix with one byte changed: the download passes (the test unpins its sum), the
     derived file fails its sha256 and nothing is kept; the fallback (SimCSE's full file, not
     served) is tried and named."""
-    monkeypatch.setitem(UPSTREAMS, "wiki1m-prefix", UPSTREAMS["wiki1m-prefix"].__class__(
-        UPSTREAMS["wiki1m-prefix"].urls, None, "stand-in"))
+    monkeypatch.setitem(
+        UPSTREAMS,
+        "wiki1m-prefix",
+        UPSTREAMS["wiki1m-prefix"].__class__(UPSTREAMS["wiki1m-prefix"].urls, None, "stand-in"),
+    )
     body = bytearray(_prefix_artifact(data_dir))
     body[10] ^= 1
     server.mirror(monkeypatch, {"wiki1m-prefix": bytes(body)})
@@ -465,8 +473,9 @@ def test_successful_download(data_dir, tmp_path, monkeypatch, server):
     assert len(server.calls) == calls  # the data directory is the cache: nothing fetched twice
 
 
-def test_fetch_all_fetches_what_is_missing_and_checks_the_rest(data_dir, tmp_path, monkeypatch,
-                                                                server):
+def test_fetch_all_fetches_what_is_missing_and_checks_the_rest(
+    data_dir, tmp_path, monkeypatch, server
+):
     rels = ["stsb/sts-dev.csv", "sick/SICK_trial.txt", "tinyshakespeare/input.txt"]
     server.mirror(monkeypatch, {rel: (data_dir / rel).read_bytes() for rel in rels})
     shutil.copytree(data_dir / "stsb", tmp_path / "stsb")  # already there: only checked

@@ -1,4 +1,4 @@
-"""aniso.datasources: the table of pinned public sources and the derivations of the data files.
+"""aniso.data.sources: the table of pinned public sources and the derivations of the data files.
 
 The derivations are checked on tiny archives built here (a .deb, a tar.gz sdist, a zip wheel, R
 serializations, a bz2 MediaWiki dump). The real upstream artifacts are checked only when
@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from aniso import datadir, datasources
-from aniso.datasources import (
+from aniso.data import datadir
+from aniso.data import sources as datasources
+from aniso.data.sources import (
     RECIPES,
     UPSTREAMS,
     Recipe,

@@ -1,10 +1,10 @@
-"""Tests of aniso.degeneration (chapter 1): Gao et al.'s (2019) Theorem 2 as an LP
+"""Tests of aniso.lm.degeneration (chapter 1): Gao et al.'s (2019) Theorem 2 as an LP
 feasibility test, and Merikoski's inequality (their Theorem 4)."""
 
 import numpy as np
 import pytest
 
-from aniso import degeneration
+from aniso.lm import degeneration
 
 
 def test_hull_containing_the_origin_has_no_negative_direction():

@@ -1,10 +1,10 @@
-"""Where the computation runs (aniso.devices): CUDA when present, the CPU exactly as before
+"""Where the computation runs (aniso.util.devices): CUDA when present, the CPU exactly as before
 otherwise; mixed precision only on a GPU; gloo for torchrun on the CPU."""
 
 import torch
 
-from aniso import devices
-from aniso.encoders import TransformerEncoder
+from aniso.encoders.models import TransformerEncoder
+from aniso.util import devices
 
 
 def _cuda(monkeypatch, available: bool, bf16: bool = True):
@@ -37,7 +37,7 @@ def test_gpu_mixed_precision_and_default_backend(monkeypatch):
 def test_encoder_is_placed_on_the_default_device(monkeypatch, tiny_bert):
     moved = []
     monkeypatch.setattr(
-        "aniso.encoders.default_device", lambda: moved.append("cuda-or-cpu") or "cpu"
+        "aniso.encoders.models.default_device", lambda: moved.append("cuda-or-cpu") or "cpu"
     )
     enc = TransformerEncoder.from_path(str(tiny_bert))
     assert moved and next(enc.model.parameters()).device.type == "cpu"
@@ -61,7 +61,7 @@ def test_cpu_only_keeps_the_quick_profile_off_a_gpu(monkeypatch):
 
 
 def test_start_chapter_pins_the_cpu_in_the_quick_profile_only(monkeypatch):
-    from aniso import book
+    from aniso.book import chapter as book
 
     monkeypatch.setattr(devices, "_CPU_ONLY", [False])
     _cuda(monkeypatch, True)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from aniso import encoders
-from aniso.encoders import EncoderError, TransformerEncoder, load_encoder, validate_sentences
+from aniso.encoders import models as encoders
+from aniso.encoders.models import EncoderError, TransformerEncoder, load_encoder, validate_sentences
 
 SENTS = [
     "A man is playing a guitar.",

@@ -7,11 +7,12 @@ import pytest
 from conftest import SENTENCES
 from scipy.stats import spearmanr
 
-from aniso import cli, data, metrics
-from aniso import evaluation as E
-from aniso.data import STSData
-from aniso.encoders import Encoder
-from aniso.evaluation import (
+from aniso.data import tasks as data
+from aniso.data.tasks import STSData
+from aniso.encoders.models import Encoder
+from aniso.evaluation import sts as E
+from aniso.evaluation.papers import PAPER_NUMBERS
+from aniso.evaluation.sts import (
     evaluate_sts,
     pair_cosines,
     parse_tasks,
@@ -19,7 +20,8 @@ from aniso.evaluation import (
     score_task,
     spearman_x100,
 )
-from aniso.papers import PAPER_NUMBERS
+from aniso.experiments import cli
+from aniso.geometry import metrics
 
 
 def test_spearman_equals_scipy():
@@ -81,8 +83,9 @@ def test_wmean_weights_by_subset_size_and_mean_does_not():
     e1, e2 = rng.normal(size=(7, 3)), rng.normal(size=(7, 3))
     gold = rng.uniform(0, 5, 7)
     subsets = ["x"] * 4 + ["y"] * 3
-    task = data.STSData("toy", [f"a{i}" for i in range(7)], [f"b{i}" for i in range(7)], gold,
-                        subsets)
+    task = data.STSData(
+        "toy", [f"a{i}" for i in range(7)], [f"b{i}" for i in range(7)], gold, subsets
+    )
     cos = (e1 * e2).sum(1) / np.linalg.norm(e1, axis=1) / np.linalg.norm(e2, axis=1)
     rx = 100 * spearmanr(cos[:4], gold[:4]).statistic
     ry = 100 * spearmanr(cos[4:], gold[4:]).statistic
@@ -228,7 +231,7 @@ def test_cli_json(capsys, data_dir, tmp_path, monkeypatch):
 def test_evaluate_many_equals_evaluate_sts_and_shares_its_cache(
     tiny_bert, data_dir, tmp_path, monkeypatch
 ):
-    from aniso.encoders import TransformerEncoder
+    from aniso.encoders.models import TransformerEncoder
 
     monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path))
     enc = TransformerEncoder.from_path(str(tiny_bert), "tiny")
@@ -244,7 +247,7 @@ def test_evaluate_many_equals_evaluate_sts_and_shares_its_cache(
 
 
 def test_dev_probe_and_pretext_stats(tiny_bert):
-    from aniso.encoders import TransformerEncoder
+    from aniso.encoders.models import TransformerEncoder
 
     rng = np.random.default_rng(0)
     task = STSData(
@@ -275,8 +278,8 @@ def test_best_raw_pooling_is_the_dev_argmax(tiny_bert, data_dir, tmp_path, monke
     against scipy on cosines computed here."""
     from scipy.stats import spearmanr
 
-    from aniso.encoders import load_encoder
-    from aniso.evaluation import RAW_POOLINGS, best_raw_pooling
+    from aniso.encoders.models import load_encoder
+    from aniso.evaluation.sts import RAW_POOLINGS, best_raw_pooling
 
     monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path))
     best, dev = best_raw_pooling(str(tiny_bert), data_dir=data_dir)

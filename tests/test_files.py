@@ -1,5 +1,5 @@
-"""aniso.files (atomic writes, sums, cache folders) and the model-name resolver of aniso.encoders,
-including the stand-in BERT shipped as package data."""
+"""aniso.util.files (atomic writes, sums, cache folders) and the model-name resolver of
+aniso.encoders.models, including the stand-in BERT shipped as package data."""
 
 import hashlib
 import json
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aniso import files
-from aniso.encoders import EncoderError, mini_bert_path, minilm_path, model_path
+from aniso.encoders.models import EncoderError, mini_bert_path, minilm_path, model_path
+from aniso.util import files
 
 
 def test_atomic_write_replaces_only_on_success(tmp_path):

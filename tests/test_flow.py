@@ -1,7 +1,7 @@
-"""The hand-written Glow of aniso.flow against the transforms of the zuko library.
+"""The hand-written Glow of aniso.postprocess.flow against the transforms of the zuko library.
 
-Each layer of aniso.flow is rebuilt from zuko's transforms (an affine map for the actnorm, a
-permutation, a coupling transform around the layer's own network) and must give the same
+Each layer of aniso.postprocess.flow is rebuilt from zuko's transforms (an affine map for the
+actnorm, a permutation, a coupling transform around the layer's own network) and must give the same
 output, log-determinant and inverse; the LU mixing is checked against torch's slogdet.
 """
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 import zuko.transforms as T
 
-from aniso.flow import ActNorm, Coupling, GlowFlow, InvLinearLU, Permute
+from aniso.postprocess.flow import ActNorm, Coupling, GlowFlow, InvLinearLU, Permute
 
 D = 6
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aniso import encoders, real_lm
+from aniso.encoders import gguf as real_lm
+from aniso.encoders import models as encoders
 
 try:
     import tomllib

@@ -1,4 +1,4 @@
-"""Tests of aniso.lm and aniso.real_lm: pinned regularizer values, the SVD
+"""Tests of aniso.lm.model and aniso.encoders.gguf: pinned regularizer values, the SVD
 reparameterization, perplexity, determinism, corpus building, GGUF reading."""
 
 import math
@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from aniso import lm, metrics, parallel, real_lm, spectrum
+from aniso.encoders import gguf as real_lm
+from aniso.geometry import metrics
+from aniso.lm import model as lm
+from aniso.lm import parallel, spectrum
 
 
 # --------------------------------------------------------------------------

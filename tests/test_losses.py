@@ -1,6 +1,6 @@
-"""Tests of aniso.losses: InfoNCE against sentence-transformers' MultipleNegativesRankingLoss on
-the outputs of a real (tiny, random) BERT and against a direct computation; alignment + uniformity
-on three vectors."""
+"""Tests of aniso.contrastive.losses: InfoNCE against sentence-transformers'
+MultipleNegativesRankingLoss on the outputs of a real (tiny, random) BERT and against a direct
+computation; alignment + uniformity on three vectors."""
 
 import math
 
@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import SENTENCES
 
-from aniso import losses as L
-from aniso import metrics
+from aniso.contrastive import losses as L
+from aniso.geometry import metrics
 
 
 def _st_model(folder, pooling="cls"):

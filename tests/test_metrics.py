@@ -1,10 +1,10 @@
-"""Tests of aniso.metrics: known answers, reference implementations, bad input."""
+"""Tests of aniso.geometry.metrics: known answers, reference implementations, bad input."""
 
 import numpy as np
 import pytest
 import torch
 
-from aniso import metrics as m
+from aniso.geometry import metrics as m
 
 
 # --------------------------------------------------------------------------

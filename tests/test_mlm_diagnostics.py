@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from aniso import pretrain
-from aniso.mlm_diagnostics import (
+from aniso.standin import pretrain
+from aniso.standin.diagnostics import (
     NeighbourCounts,
     neighbour_attention,
     neighbour_count_accuracy,

@@ -1,4 +1,4 @@
-"""The book's one theme and its shared figures (aniso.plotting)."""
+"""The book's one theme and its shared figures (aniso.book.plotting)."""
 
 import matplotlib
 
@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from aniso import plotting  # noqa: E402
+from aniso.book import plotting  # noqa: E402
 
 
 def test_set_style_applies_the_book_sizes():

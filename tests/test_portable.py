@@ -17,13 +17,23 @@ def test_numbers_are_read_from_glued_text():
 
 
 def test_largest_relative_difference_between_two_executions():
-    a = {"ppl": {"text/plain": "'418.3 ± 4.5'"}, "n": {"text/plain": "9997"},
-         "chapter_seconds": {"text/plain": "12.0"}, "only_a": {"text/plain": "1.0"},
-         "words": {"text/plain": "'a, b'"}, "ref_agree_worst": {"text/plain": "0.0"},
-         "gap": {"text/plain": "0.0"}}
-    b = {"ppl": {"text/plain": "'418.4 ± 4.5'"}, "n": {"text/plain": "9997"},
-         "chapter_seconds": {"text/plain": "99.0"}, "words": {"text/plain": "'a, 7'"},
-         "ref_agree_worst": {"text/plain": "0.0003"}, "gap": {"text/plain": "1e-9"}}
+    a = {
+        "ppl": {"text/plain": "'418.3 ± 4.5'"},
+        "n": {"text/plain": "9997"},
+        "chapter_seconds": {"text/plain": "12.0"},
+        "only_a": {"text/plain": "1.0"},
+        "words": {"text/plain": "'a, b'"},
+        "ref_agree_worst": {"text/plain": "0.0"},
+        "gap": {"text/plain": "0.0"},
+    }
+    b = {
+        "ppl": {"text/plain": "'418.4 ± 4.5'"},
+        "n": {"text/plain": "9997"},
+        "chapter_seconds": {"text/plain": "99.0"},
+        "words": {"text/plain": "'a, 7'"},
+        "ref_agree_worst": {"text/plain": "0.0003"},
+        "gap": {"text/plain": "1e-9"},
+    }
     worst, where, n = portable.largest_difference(a, b)
     # left out: the timer, a name glued once, a mismatched text, a glued difference, a zero
     assert where == "ppl" and n == 3
@@ -33,7 +43,7 @@ def test_largest_relative_difference_between_two_executions():
 def test_the_mirror_serves_each_artifact_under_its_host_and_path(tmp_path, monkeypatch):
     """A mirror tree from a tiny data folder: a GitHub file is its own data file, served at
     /<host>/<path> of its pinned URL; the wiki1m prefix is rebuilt and checked."""
-    from aniso.datasources import UPSTREAMS
+    from aniso.data.sources import UPSTREAMS
 
     data = tmp_path / "data"
     rel = "tinyshakespeare/input.txt"
@@ -51,10 +61,18 @@ def test_the_mirror_serves_each_artifact_under_its_host_and_path(tmp_path, monke
 
 
 def test_outputs_text_joins_streams_and_results(tmp_path):
-    nb = {"cells": [{"cell_type": "code", "outputs": [
-        {"output_type": "stream", "name": "stderr", "text": ["ClaimWarning: x\n"]},
-        {"output_type": "execute_result", "data": {"text/plain": ["CosReg γ=0.5"]}}]},
-        {"cell_type": "markdown", "source": "not an output"}]}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "outputs": [
+                    {"output_type": "stream", "name": "stderr", "text": ["ClaimWarning: x\n"]},
+                    {"output_type": "execute_result", "data": {"text/plain": ["CosReg γ=0.5"]}},
+                ],
+            },
+            {"cell_type": "markdown", "source": "not an output"},
+        ]
+    }
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps(nb))
     text = knobs.outputs_text(path)
@@ -62,8 +80,10 @@ def test_outputs_text_joins_streams_and_results(tmp_path):
 
 
 def test_the_student_sources_have_no_solution():
-    text = ("before\n\n```{exercise}\n:label: x\nDo it.\n```\n\n"
-            "````{solution} x\n:class: dropdown\n```python\nprint(1)\n```\n````\n\nafter")
+    text = (
+        "before\n\n```{exercise}\n:label: x\nDo it.\n```\n\n"
+        "````{solution} x\n:class: dropdown\n```python\nprint(1)\n```\n````\n\nafter"
+    )
     out = without_solutions(text)
     assert "{solution}" not in out and "print(1)" not in out
     assert "```{exercise}" in out and "Do it." in out and out.endswith("after")

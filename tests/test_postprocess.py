@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from aniso import cli
-from aniso.encoders import Encoder
-from aniso.flow import GlowFlow
-from aniso.postprocess import (
+from aniso.encoders.models import Encoder
+from aniso.experiments import cli
+from aniso.postprocess.flow import GlowFlow
+from aniso.postprocess.transforms import (
     AllButTheTop,
     Center,
     Flow,
@@ -153,8 +153,9 @@ def test_standardize_matches_sklearn_and_a_hand_made_case():
     from sklearn.preprocessing import StandardScaler
 
     x = _anisotropic()
-    np.testing.assert_allclose(Standardize().fit_transform(x), StandardScaler().fit_transform(x),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        Standardize().fit_transform(x), StandardScaler().fit_transform(x), atol=1e-12
+    )
     tiny = np.array([[1.0, 5.0], [3.0, 5.0]])  # dim 0: mean 2, sd 1; dim 1 constant: centred only
     np.testing.assert_array_equal(Standardize().fit_transform(tiny), [[-1.0, 0.0], [1.0, 0.0]])
     assert isinstance(make_postprocessor("standardize"), Standardize)
@@ -291,7 +292,7 @@ def test_bad_arguments_raise():
 def test_target_sentences_cover_all_splits_without_duplicates(data_dir):
     sents = target_sentences("stsb", data_dir)
     assert len(sents) == len(set(sents)) and len(sents) > 2 * 1379
-    from aniso import data
+    from aniso.data import tasks as data
 
     train = data.load_task("stsb-train", data_dir)
     assert train.sentences1[0] in sents and data.load_task("stsb", data_dir).sentences2[-1] in sents

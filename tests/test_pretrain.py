@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from aniso import corpus, pretrain
+from aniso.standin import corpus, pretrain
 
 
 def test_cleaners():
@@ -78,7 +78,7 @@ def test_resume_gives_identical_weights(tmp_path):
 
 
 def test_export_loads_as_encoder(tmp_path):
-    from aniso.encoders import load_encoder
+    from aniso.encoders.models import load_encoder
 
     cfg = _tiny_cfg(tmp_path, "run")
     pretrain.train(cfg, progress=False)

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_TOOLS = {"playwright", "pytest", "ruff"}  # build and test the book; readers do not need them
+# build, lint and test the book; readers do not need them
+TEST_TOOLS = {"playwright", "pytest", "ruff", "import-linter", "grimp", "click", "rich"}
 BUILD_TOOLS = {
     "jupyter-book",
     "papermill",

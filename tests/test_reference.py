@@ -1,23 +1,26 @@
-"""The committed reference run (results/reference/) matches the plan in aniso.reference."""
+"""The committed reference runs (results/reference/) match the plans in
+aniso.experiments.reference."""
 
 import json
 
 import numpy as np
 import pytest
 
-from aniso import contrastive_reference as cref
-from aniso import reference
+from aniso.experiments import contrastive_runs as cref
+from aniso.experiments import reference
 
 
 def committed(name: str, digest: str, plan: dict) -> dict:
     """The committed results/reference/<name>.json, checked against the plan's hash."""
     path = reference.results_dir() / f"{name}.json"
     if not path.exists():
-        pytest.skip(f"no committed reference run yet (python -m aniso.reference {name})")
+        pytest.skip(
+            f"no committed reference run yet (python -m aniso.experiments.reference {name})"
+        )
     blob = json.loads(path.read_text(encoding="utf-8"))
     assert blob["config_sha256"] == digest, (
         f"results/reference/{name}.json was produced by another configuration (or base model, "
-        f"or code version): rerun `python -m aniso.reference {name}`"
+        f"or code version): rerun `python -m aniso.experiments.reference {name}`"
     )
     assert blob["plan"] == json.loads(json.dumps(plan))
     return blob
@@ -51,7 +54,7 @@ def test_plan_hash_follows_the_configs(monkeypatch):
     assert reference.plan_hash(plan) != h
     from dataclasses import replace
 
-    from aniso import lm
+    from aniso.lm import model as lm
 
     quick = lm.PROFILES["quick"]
     changed = {**quick, "config": replace(quick["config"], lr=1e-2)}
@@ -94,13 +97,26 @@ def test_agree_within_a_tenth_of_the_seed_spread():
 
 def tiny_blob():
     """A hand-made contrastive reference file: two seeds of one run, listed out of order."""
+
     def rec(seed, dev, test):
-        return {"run": "unsup", "seed": seed, "key": f"k{seed}",
-                "evals": {"step": [0, 25, 50], "spearman": dev, "alignment": [0.1, 0.2, 0.3],
-                          "uniformity": [-0.5, -1.5, -2.0]},
-                "test": {"stsb": test, "sickr": test - 10}, "whitened": {"stsb": test + 1}}
-    return {"plan": {"seeds": [42, 43]},
-            "runs": [rec(43, [40.0, 55.0, 52.0], 47.0), rec(42, [40.0, 60.0, 58.0], 49.0)]}
+        return {
+            "run": "unsup",
+            "seed": seed,
+            "key": f"k{seed}",
+            "evals": {
+                "step": [0, 25, 50],
+                "spearman": dev,
+                "alignment": [0.1, 0.2, 0.3],
+                "uniformity": [-0.5, -1.5, -2.0],
+            },
+            "test": {"stsb": test, "sickr": test - 10},
+            "whitened": {"stsb": test + 1},
+        }
+
+    return {
+        "plan": {"seeds": [42, 43]},
+        "runs": [rec(43, [40.0, 55.0, 52.0], 47.0), rec(42, [40.0, 60.0, 58.0], 49.0)],
+    }
 
 
 def test_per_seed_reads_a_measure_per_seed_in_the_plans_order():
@@ -117,7 +133,7 @@ def test_per_seed_reads_a_measure_per_seed_in_the_plans_order():
 
 
 def test_recorded_evals_finds_a_run_by_its_configuration(monkeypatch, tmp_path):
-    from aniso.contrastive import book_configs
+    from aniso.experiments.book_plans import book_configs
 
     cfg = book_configs("quick")["no_dropout"]
     blob = tiny_blob()
@@ -126,7 +142,7 @@ def test_recorded_evals_finds_a_run_by_its_configuration(monkeypatch, tmp_path):
     monkeypatch.setenv("ANISO_RESULTS_DIR", str(tmp_path))
     ev = cref.recorded_evals(cfg)
     assert ev.step.tolist() == [0, 25, 50] and ev.spearman.tolist() == [40.0, 60.0, 58.0]
-    with pytest.raises(KeyError, match="python -m aniso.reference simcse"):
+    with pytest.raises(KeyError, match="python -m aniso.experiments.reference simcse"):
         cref.recorded_evals(cfg.replace(seed=7))  # another configuration is refused
 
 
@@ -148,8 +164,8 @@ def test_committed_simcse_results_match_the_plan():
 def test_the_quick_ablation_runs_are_seed_42_of_the_reference():
     """Chapters 4 to 6 read the quick profile's two ablation runs from simcse.json instead of
     training them: seed 42 of the reference's ablation is the same configuration."""
-    from aniso.contrastive import book_configs
-    from aniso.evaluation import FROM_REFERENCE
+    from aniso.experiments.book_plans import book_configs
+    from aniso.experiments.plane import FROM_REFERENCE
 
     configs, quick = cref.simcse_configs(), book_configs("quick")
     for name in FROM_REFERENCE:
@@ -161,7 +177,7 @@ def test_committed_au_results_match_the_plan():
     """Chapter 5's reference run: every weighting with every seed, trained with the configuration,
     base model and code that the plan resolves to today; seed 42 of Wang and Isola's weighting is
     the run chapter 5 trains itself (book_configs("quick")["align_uniform"])."""
-    from aniso.contrastive import book_configs
+    from aniso.experiments.book_plans import book_configs
 
     blob = committed("au", cref.au_plan_hash(), cref.AU_PLAN)
     configs = cref.au_configs()
@@ -178,7 +194,7 @@ def test_committed_conclusion_results_match_the_plan():
     """Chapter 6's reference run: [CLS] and mean-pooled SimCSE with every seed, scored on the
     seven test sets as they are and after whitening; seed 42 is the quick run of chapter 4 and
     the mean-pooled run chapter 6 describes."""
-    from aniso.contrastive import book_configs
+    from aniso.experiments.book_plans import book_configs
 
     blob = committed("conclusion", cref.conclusion_plan_hash(), cref.CONCLUSION_PLAN)
     configs = cref.conclusion_configs()
@@ -198,7 +214,7 @@ def test_committed_pitfalls_results_match_the_plan():
     MLP head), the run trained without the head, and 25 steps with one mask for both views; seed
     42 of the first is chapter 4's quick run, and the shared-mask runs stop where chapter 4's
     ablation runs stop."""
-    from aniso.contrastive import book_configs
+    from aniso.experiments.book_plans import book_configs
 
     blob = committed("pitfalls", cref.pitfalls_plan_hash(), cref.PITFALLS_PLAN)
     configs = cref.pitfalls_configs()
@@ -223,12 +239,15 @@ def _set(plan, path, value):
     plan[last] = value
 
 
-@pytest.mark.parametrize("name, plan_name, path, value", [
-    ("simcse", "SIMCSE_PLAN", ["seeds"], [42, 43]),
-    ("au", "AU_PLAN", ["variants", "λ = 0.1, t = 2", "uniform_t"], 3.0),
-    ("conclusion", "CONCLUSION_PLAN", ["whiten_wiki"], 1000),
-    ("pitfalls", "PITFALLS_PLAN", ["shared_mask_steps"], 20),
-])
+@pytest.mark.parametrize(
+    "name, plan_name, path, value",
+    [
+        ("simcse", "SIMCSE_PLAN", ["seeds"], [42, 43]),
+        ("au", "AU_PLAN", ["variants", "λ = 0.1, t = 2", "uniform_t"], 3.0),
+        ("conclusion", "CONCLUSION_PLAN", ["whiten_wiki"], 1000),
+        ("pitfalls", "PITFALLS_PLAN", ["shared_mask_steps"], 20),
+    ],
+)
 def test_contrastive_plan_hashes_follow_the_plan(name, plan_name, path, value):
     digest = getattr(cref, f"{name}_plan_hash")
     h = digest()

@@ -293,12 +293,20 @@ def test_the_readme_lists_every_chapter_of_the_toc_in_order():
     each row's chapter name the start of that notebook's title."""
     readme = (ROOT / "README.md").read_text()
     table = readme[readme.index("## The chapters") :].split("\n## ", 1)[0]
-    rows = [line.split("|")[2].strip() for line in table.splitlines()
-            if re.match(r"^\| *[0-9A-Z] *\|", line)]
+    rows = [
+        line.split("|")[2].strip()
+        for line in table.splitlines()
+        if re.match(r"^\| *[0-9A-Z] *\|", line)
+    ]
     notebooks = [f for f in toc_files() if (ROOT / f"{f}.ipynb").exists()]
     assert len(rows) == len(notebooks), f"README rows {rows} for {notebooks}"
     for row, nb in zip(rows, notebooks):
         cells = json.loads((ROOT / f"{nb}.ipynb").read_text())["cells"]
-        title = next(line[2:] for c in cells if c["cell_type"] == "markdown"
-                     for line in "".join(c["source"]).splitlines() if line.startswith("# "))
+        title = next(
+            line[2:]
+            for c in cells
+            if c["cell_type"] == "markdown"
+            for line in "".join(c["source"]).splitlines()
+            if line.startswith("# ")
+        )
         assert title.lower().startswith(row.lower()), f"README row {row!r} is not {nb}: {title!r}"

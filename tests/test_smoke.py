@@ -1,4 +1,4 @@
-"""The smoke overrides of the paper profile (aniso.smoke): off by default, one switch."""
+"""The smoke overrides of the paper profile (aniso.util.smoke): off by default, one switch."""
 
 import dataclasses
 import json
@@ -6,14 +6,16 @@ import json
 import numpy as np
 import pytest
 
-from aniso import smoke
-from aniso.contrastive import paper_config
+from aniso.contrastive.trainer import paper_config, smoke_config
+from aniso.experiments.book_plans import book_configs
+from aniso.lm.model import lm_setup
+from aniso.util import smoke
 
 
 def test_inactive_changes_nothing(monkeypatch):
     monkeypatch.delenv(smoke.ENV_VAR, raising=False)
     cfg = paper_config()
-    assert smoke.simcse_config(cfg) == cfg
+    assert smoke_config(cfg) == cfg
     assert smoke.model_name("bert-base-uncased") == "bert-base-uncased"
     assert smoke.changes_table().empty
     monkeypatch.setenv(smoke.ENV_VAR, "0")
@@ -22,7 +24,7 @@ def test_inactive_changes_nothing(monkeypatch):
 
 def test_active_swaps_in_stand_ins_and_cuts_steps(monkeypatch):
     monkeypatch.setenv(smoke.ENV_VAR, "1")
-    cfg = smoke.simcse_config(paper_config())
+    cfg = smoke_config(paper_config())
     assert (cfg.model, cfg.sentences, cfg.max_steps, cfg.eval_every) == (
         "mini-bert",
         "wiki1m",
@@ -37,12 +39,12 @@ def test_active_swaps_in_stand_ins_and_cuts_steps(monkeypatch):
         0.05,
         "cls",
     )
-    assert smoke.simcse_config(paper_config(stop_after=25)).stop_after == 4
+    assert smoke_config(paper_config(stop_after=25)).stop_after == 4
     assert smoke.model_name("all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
     assert len(smoke.changes_table()) == 6
-    from aniso.lm import PROFILES
+    from aniso.lm.model import PROFILES
 
-    small = smoke.lm_setup(PROFILES["paper"])
+    small = lm_setup(PROFILES["paper"])
     assert small["vocab_size"] == PROFILES["quick"]["vocab_size"]
     assert small["config"].steps == smoke.LM_STEPS
     assert small["config"].eval_tokens == smoke.LM_EVAL_TOKENS
@@ -50,11 +52,16 @@ def test_active_swaps_in_stand_ins_and_cuts_steps(monkeypatch):
 
 
 def _toy_task(n):
-    from aniso.data import STSData
+    from aniso.data.tasks import STSData
 
-    return STSData("toy", [f"a{i}" for i in range(n)], [f"b{i}" for i in range(n)],
-                   np.arange(n, dtype=float), ["x"] * (n // 2) + ["y"] * (n - n // 2),
-                   [str(i) for i in range(n)])
+    return STSData(
+        "toy",
+        [f"a{i}" for i in range(n)],
+        [f"b{i}" for i in range(n)],
+        np.arange(n, dtype=float),
+        ["x"] * (n // 2) + ["y"] * (n - n // 2),
+        [str(i) for i in range(n)],
+    )
 
 
 def test_task_pairs_keeps_every_kth_pair_of_every_subset(monkeypatch):
@@ -72,7 +79,7 @@ def test_task_pairs_keeps_every_kth_pair_of_every_subset(monkeypatch):
 
 
 def test_sentence_sets_are_capped_during_a_smoke_run(monkeypatch, data_dir):
-    from aniso.data import load_sentences
+    from aniso.data.tasks import load_sentences
 
     assert smoke.sentence_count(None) is None and smoke.sentence_count(10**6) == 10**6
     monkeypatch.setenv(smoke.ENV_VAR, "1")
@@ -84,7 +91,7 @@ def test_sentence_sets_are_capped_during_a_smoke_run(monkeypatch, data_dir):
 
 
 def test_load_task_is_cut_during_a_smoke_run(monkeypatch, data_dir):
-    from aniso.data import load_task
+    from aniso.data.tasks import load_task
 
     monkeypatch.setenv(smoke.ENV_VAR, "1")
     cut = load_task("sts12", data_dir)
@@ -97,7 +104,7 @@ def test_load_task_is_cut_during_a_smoke_run(monkeypatch, data_dir):
 
 # ------------------------------------------------- the overrides reach the paper profile's code
 def test_model_resolver_and_loader_use_the_stand_in(monkeypatch):
-    from aniso.encoders import load_encoder, mini_bert_path, model_path
+    from aniso.encoders.models import load_encoder, mini_bert_path, model_path
 
     assert model_path("bert-base-uncased") == "google-bert/bert-base-uncased"
     monkeypatch.setenv(smoke.ENV_VAR, "1")
@@ -107,7 +114,7 @@ def test_model_resolver_and_loader_use_the_stand_in(monkeypatch):
 
 
 def test_sentence_sources_read_the_local_head(monkeypatch, data_dir):
-    from aniso import data
+    from aniso.data import tasks as data
 
     monkeypatch.setattr(data, "WIKI1M_URL", "http://127.0.0.1:9/wiki1m_for_simcse.txt")
     monkeypatch.setenv(smoke.ENV_VAR, "1")
@@ -118,23 +125,23 @@ def test_sentence_sources_read_the_local_head(monkeypatch, data_dir):
 
 def test_train_simcse_applies_the_overrides_in_one_place(monkeypatch, tmp_path):
     """A smoke run trains (and caches under) the cut config: here its finished run is found."""
-    from aniso import contrastive as C
+    from aniso.contrastive import trainer as C
 
     monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv(smoke.ENV_VAR, "1")
-    cut = smoke.simcse_config(paper_config())
+    cut = smoke_config(paper_config())
     assert cut.key() != paper_config().key()  # the cache key reflects the changed config
     run_dir = cut.run_dir()
     run_dir.mkdir(parents=True)
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cut)))
     (run_dir / "result.json").write_text(json.dumps({"done": True, "steps": smoke.STEPS}))
-    run = C.train_simcse(C.book_configs("paper")["unsup"])  # no training: the cut run is cached
+    run = C.train_simcse(book_configs("paper")["unsup"])  # no training: the cut run is cached
     assert run.dir == run_dir and run.config == cut and run.done
-    assert smoke.simcse_config(cut) == cut  # idempotent
+    assert smoke_config(cut) == cut  # idempotent
 
 
 def test_lm_profile_setup(monkeypatch):
-    from aniso import lm
+    from aniso.lm import model as lm
 
     assert lm.profile_setup("paper") is lm.PROFILES["paper"]
     assert lm.profile_setup("quick") is lm.PROFILES["quick"]

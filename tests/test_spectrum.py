@@ -1,4 +1,4 @@
-"""Tests of aniso.spectrum (chapter 2): Wang et al.'s (2020) Section 4.1 penalty, the
+"""Tests of aniso.lm.spectrum (chapter 2): Wang et al.'s (2020) Section 4.1 penalty, the
 Section 4.2 priors and regularizers, and the Section 5.1 isotropy criteria I1 and I2."""
 
 import math
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from aniso import metrics, spectrum
+from aniso.geometry import metrics
+from aniso.lm import spectrum
 
 
 def _orthonormal(n, d, seed):

@@ -1,5 +1,5 @@
-"""Tests of aniso.threads: every thread and worker count stays within the CPUs the process may use
-(the affinity mask and the cgroup CPU quota, through loky), not the host's cores."""
+"""Tests of aniso.util.threads: every thread and worker count stays within the CPUs the process
+may use (the affinity mask and the cgroup CPU quota, through loky), not the host's cores."""
 
 import os
 import shutil
@@ -12,7 +12,9 @@ import torch
 from joblib.externals import loky
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from aniso import lm, parallel, threads
+from aniso.lm import model as lm
+from aniso.lm import parallel
+from aniso.util import threads
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +95,7 @@ def test_train_many_starts_no_more_workers_than_the_quota(monkeypatch, tmp_path)
 @pytest.mark.skipif(not shutil.which("taskset"), reason="taskset (util-linux) not installed")
 def test_a_process_pinned_to_one_cpu_counts_one():
     code = (
-        "from aniso.threads import apply_policy, available_cpus, free_cores; "
+        "from aniso.util.threads import apply_policy, available_cpus, free_cores; "
         "print(available_cpus(), free_cores(), apply_policy('all'))"
     )
     env = {k: v for k, v in os.environ.items() if k != "LOKY_MAX_CPU_COUNT"}

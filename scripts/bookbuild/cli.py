@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from . import common
 from .browser import browser_check, ensure_chromium
@@ -40,25 +41,43 @@ COMMANDS = [
     "fetch-data",
     "another-machine",
     "knobs",
+    "lint",
+    "unit",
 ]
 LINTED = ["src", "tests", "scripts", "notebooks"]  # ruff, configured in pyproject.toml
+FORMATTED = ["src", "tests", "scripts"]  # ruff format (the notebooks' cells follow the prose)
 
 
 def lint() -> None:
-    """ruff check on the code of the book (line length 100): the test command's first step."""
+    """The design gates, the test command's first step and `make lint`: ruff check (style, imports,
+    complexity: pyproject.toml [tool.ruff]), ruff format --check, and the import contracts
+    (lint-imports: pyproject.toml [tool.importlinter])."""
+    steps = [
+        (["ruff", "check", *LINTED], "`.venv/bin/ruff check --fix` fixes most findings"),
+        (["ruff", "format", "--check", *FORMATTED], "`.venv/bin/ruff format` formats them"),
+    ]
+    for args, hint in steps:
+        rc = subprocess.run([sys.executable, "-m", *args], cwd=common.ROOT).returncode
+        if rc != 0:
+            sys.exit(f"[book] {' '.join(args)} failed (exit code {rc}); {hint}")
+        common.say(f"{' '.join(args)}: clean")
     rc = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", *LINTED], cwd=common.ROOT
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache", "--no-logo"],
+        cwd=common.ROOT,
     ).returncode
     if rc != 0:
         sys.exit(
-            f"[book] ruff check {' '.join(LINTED)} failed (exit code {rc}); "
-            f"`.venv/bin/ruff check --fix` and `.venv/bin/ruff format` fix most findings"
+            f"[book] lint-imports failed (exit code {rc}): a module imports from a layer above "
+            "it, or one chapter package from another (pyproject.toml [tool.importlinter])"
         )
-    common.say(f"ruff check {' '.join(LINTED)}: no finding")
+    common.say("lint-imports: every import contract is kept")
 
 
-def pytest() -> None:
-    rc = subprocess.run([sys.executable, "-m", "pytest", "tests", "-q"], cwd=common.ROOT).returncode
+def pytest(fast: bool = False) -> None:
+    """pytest on tests/; ``fast`` (`make unit`): without the tests marked slow (notebook
+    executions and builds)."""
+    args = [sys.executable, "-m", "pytest", "tests", "-q"] + (["-m", "not slow"] if fast else [])
+    rc = subprocess.run(args, cwd=common.ROOT).returncode
     if rc != 0:
         sys.exit(
             f"[book] pytest failed (exit code {rc}{', no tests collected' if rc == 5 else ''})"
@@ -67,8 +86,8 @@ def pytest() -> None:
 
 def fetch_data() -> None:
     """Fetch every data file the book reads that the data folder lacks (the network part of the
-    set-up of `book` and `test`): ``python -m aniso.datadir fetch``."""
-    from aniso.datadir import DataError, fetch_all, resolve_data_dir
+    set-up of `book` and `test`): ``python -m aniso.data.datadir fetch``."""
+    from aniso.data.datadir import DataError, fetch_all, resolve_data_dir
 
     folder = resolve_data_dir()
     try:
@@ -86,7 +105,8 @@ def check_memory() -> None:
         common.fail(f"a chapter needs more than Binder's {BINDER_MEMORY_MIB} MiB:", over)
 
 
-def main(argv: list[str] | None = None, doc: str | None = None) -> None:
+def main(argv: list[str] | None = None, doc: str | None = None) -> None:  # noqa: C901, PLR0912, PLR0915
+    # one branch per command and per step of `test`, in the order they run: split, it would hide it
     parser = argparse.ArgumentParser(
         description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -126,6 +146,12 @@ def main(argv: list[str] | None = None, doc: str | None = None) -> None:
     started = time.perf_counter()
     if cmd == "smoke":
         smoke()
+        return
+    if cmd == "lint":
+        lint()  # the inner loop: seconds
+        return
+    if cmd == "unit":
+        pytest(fast=True)  # the inner loop: the tests that execute no notebook
         return
     if cmd == "sync-colab":
         sync_colab()

@@ -88,7 +88,7 @@ def execute(profile: str, only: str | None) -> None:
     print_timings()
 
 
-STRICT = "ANISO_STRICT"  # aniso.book: a claim that the numbers do not support stops the run
+STRICT = "ANISO_STRICT"  # aniso.book.chapter: a claim that the numbers do not support stops the run
 
 
 def execute_notebook(

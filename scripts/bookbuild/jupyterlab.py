@@ -314,7 +314,7 @@ def run_notebook(page, origin: str, token: str, name: str, timeout_s: int) -> tu
     return state, time.monotonic() - started
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915  (argument parsing, then one check after another)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

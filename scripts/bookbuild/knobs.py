@@ -4,7 +4,7 @@ exercise invites a student to change, in the mode a student's Jupyter runs them.
 The book's build is strict (``ANISO_STRICT=1``: a sentence of the prose that the numbers no
 longer support stops it). A student's Jupyter, Binder or Colab is not: a failed claim warns, and
 a hidden bookkeeping cell that stops on an error (a row the prose describes is gone because the
-student changed the chapter's parameters) warns and the chapter goes on (:mod:`aniso.book`).
+student changed the chapter's parameters) warns and the chapter goes on (:mod:`aniso.book.chapter`).
 This step executes the chapters of :data:`RUNS` with ``papermill -p`` and other values of their
 parameters, without ``ANISO_STRICT``, into ``_build/knobs``, and fails unless each one runs to
 its end and its output shows that the new values took effect. It prints how many claims and
@@ -59,20 +59,34 @@ def knobs() -> dict:
     for nb, (params, expect) in RUNS.items():
         out = OUT / nb
         out.parent.mkdir(parents=True, exist_ok=True)
-        secs = execute_notebook(common.ROOT / nb, out, "quick", name=f"{nb} with {params}",
-                                parameters=params, strict=False)
+        secs = execute_notebook(
+            common.ROOT / nb,
+            out,
+            "quick",
+            name=f"{nb} with {params}",
+            parameters=params,
+            strict=False,
+        )
         text = outputs_text(out)
         if not re.search(expect, text):
-            common.fail(f"knobs: {nb} executed with {params}, but no output shows "
-                        f"the pattern {expect!r}: the parameters did not take effect", [str(out)])
+            common.fail(
+                f"knobs: {nb} executed with {params}, but no output shows "
+                f"the pattern {expect!r}: the parameters did not take effect",
+                [str(out)],
+            )
         found = WARNINGS.findall(text)
-        report[nb] = {"parameters": params, "seconds": round(secs, 1),
-                      "claims that warned": found.count("ClaimWarning"),
-                      "bookkeeping cells that warned": found.count("BookkeepingWarning")}
+        report[nb] = {
+            "parameters": params,
+            "seconds": round(secs, 1),
+            "claims that warned": found.count("ClaimWarning"),
+            "bookkeeping cells that warned": found.count("BookkeepingWarning"),
+        }
     print("\nChapters run the way a student runs them (not strict), with other parameters:")
     for nb, r in report.items():
-        print(f"  {nb:<50} {r['seconds']:7.1f} s  {r['parameters']}: "
-              f"{r['claims that warned']} claim(s) and {r['bookkeeping cells that warned']} "
-              f"bookkeeping cell(s) warned, and the chapter went on")
+        print(
+            f"  {nb:<50} {r['seconds']:7.1f} s  {r['parameters']}: "
+            f"{r['claims that warned']} claim(s) and {r['bookkeeping cells that warned']} "
+            f"bookkeeping cell(s) warned, and the chapter went on"
+        )
     say("knobs: every chapter ran to its end with the changed parameters")
     return report

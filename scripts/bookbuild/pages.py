@@ -30,7 +30,7 @@ LEDGER_CHAPTERS = [
     "notebooks/05_alignment_uniformity.ipynb",
     "notebooks/07_reproducing_the_numbers.ipynb",
 ]
-VERDICTS = ("reproduced", "partly", "not at this scale", "contradicted")  # as in aniso.book
+VERDICTS = ("reproduced", "partly", "not at this scale", "contradicted")  # as in aniso.book.chapter
 FENCE = re.compile(r"^(`{3,}|:{3,})\{(\w+)\}[ \t]*(.*?)\n(.*?)^\1[ \t]*$", re.M | re.S)
 
 
@@ -162,7 +162,7 @@ def timings_page(timings: dict | None = None) -> str:
     largest = max((peaks[nb] for nb in titles if peaks.get(nb) is not None), default=None)
     most = f"the largest: {memory_cell(largest)}" if largest is not None else ""
     rows.append(f"| **the whole book** | {cols['quick']} | {cols['paper']} | {most} |")
-    from aniso.threads import available_cpus  # the container's CPUs, not the host's
+    from aniso.util.threads import available_cpus  # the container's CPUs, not the host's
 
     machine = f"{available_cpus()} CPU cores"
     when = (
@@ -182,10 +182,10 @@ def timings_page(timings: dict | None = None) -> str:
 def read_ledger(executed: Path) -> list[dict]:
     """The ledger rows an executed notebook glued (:func:`aniso.book.read_ledger`)."""
     try:
-        from aniso.book import read_ledger as read
+        from aniso.book.chapter import read_ledger as read
     except ImportError:  # the checkout's package, when .venv has no editable install of it
         sys.path.insert(0, str(common.ROOT / "src"))
-        from aniso.book import read_ledger as read
+        from aniso.book.chapter import read_ledger as read
     return read(executed) if executed.exists() else []
 
 

@@ -7,7 +7,7 @@ book before, and this step gives the chapters all three at once:
 * **other CPU kernels.** torch runs with ``ATEN_CPU_CAPABILITY=default`` (its portable kernels,
   no AVX2/AVX-512), which round differently from the native ones;
 * **no shared data folder.** The data folder starts empty and every file is fetched from its
-  pinned public source (:mod:`aniso.datasources`) through ``ANISO_DATA_MIRROR``: a local HTTP
+  pinned public source (:mod:`aniso.data.sources`) through ``ANISO_DATA_MIRROR``: a local HTTP
   server stands in for the upstream hosts (GitHub, PyPI, Debian), serving their files from the
   book's own data folder (``ANISO_DATA_DIR``, ``../shared/data`` in CI, the user cache
   elsewhere) and from the artifacts that the set-up phase downloaded into
@@ -63,8 +63,8 @@ NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?
 def fetch_standin_artifacts() -> None:
     """Download the artifacts the stand-in hosts serve beyond the shared data folder (network:
     the set-up phase of `make test`), each checked against its pinned sha256."""
-    from aniso.datadir import retrieve
-    from aniso.datasources import UPSTREAMS, artifact_relpath
+    from aniso.data.datadir import retrieve
+    from aniso.data.sources import UPSTREAMS, artifact_relpath
 
     for key in STANDIN_KEYS:
         up, rel = UPSTREAMS[key], artifact_relpath(key)
@@ -81,9 +81,9 @@ def mirror_tree(data_dir: Path, dest: Path, keys=None) -> list[str]:
     ``_build/upstream``."""
     from urllib.parse import urlsplit
 
-    from aniso.datadir import sums
-    from aniso.datasources import UPSTREAMS, artifact_relpath
-    from aniso.files import sha256
+    from aniso.data.datadir import sums
+    from aniso.data.sources import UPSTREAMS, artifact_relpath
+    from aniso.util.files import sha256
 
     laid = []
     for key in UPSTREAMS if keys is None else keys:
@@ -135,7 +135,7 @@ def largest_difference(a: dict, b: dict) -> tuple[float, str, int]:
 
 def another_machine() -> dict:
     """Execute :data:`CHAPTERS` as another machine would (see the module docstring)."""
-    from aniso.datadir import book_files, fetch_all, resolve_data_dir
+    from aniso.data.datadir import book_files, fetch_all, resolve_data_dir
 
     from .execute import execute_notebook, glued_values
 
@@ -148,22 +148,33 @@ def another_machine() -> dict:
     laid = mirror_tree(shared, site)
     httpd, base = serve(site)
     base = base.rstrip("/")
-    saved = {k: os.environ.get(k) for k in
-             ("ANISO_DATA_DIR", "ANISO_CACHE_DIR", "ANISO_DATA_MIRROR", "ATEN_CPU_CAPABILITY")}
-    os.environ.update(ANISO_DATA_DIR=str(data), ANISO_CACHE_DIR=str(cache),
-                      ANISO_DATA_MIRROR=base, ATEN_CPU_CAPABILITY="default")
-    say(f"another machine: torch's portable kernels, an empty data folder fetched from "
-        f"{len(laid)} artifacts served at {base}, an empty cache")
+    saved = {
+        k: os.environ.get(k)
+        for k in ("ANISO_DATA_DIR", "ANISO_CACHE_DIR", "ANISO_DATA_MIRROR", "ATEN_CPU_CAPABILITY")
+    }
+    os.environ.update(
+        ANISO_DATA_DIR=str(data),
+        ANISO_CACHE_DIR=str(cache),
+        ANISO_DATA_MIRROR=base,
+        ATEN_CPU_CAPABILITY="default",
+    )
+    say(
+        f"another machine: torch's portable kernels, an empty data folder fetched from "
+        f"{len(laid)} artifacts served at {base}, an empty cache"
+    )
     report = {"chapters": {}}
     try:
         for nb in CHAPTERS:
             out = OUT / nb
             out.parent.mkdir(parents=True, exist_ok=True)
             secs = execute_notebook(common.ROOT / nb, out, "quick", name=f"{nb} (another machine)")
-            worst, where, n = largest_difference(glued_values(common.STAGE / nb),
-                                                 glued_values(out))
-            report["chapters"][nb] = {"seconds": round(secs, 1), "largest relative difference":
-                                      worst, "in": where, "numbers compared": n}
+            worst, where, n = largest_difference(glued_values(common.STAGE / nb), glued_values(out))
+            report["chapters"][nb] = {
+                "seconds": round(secs, 1),
+                "largest relative difference": worst,
+                "in": where,
+                "numbers compared": n,
+            }
     finally:
         httpd.shutdown()
         for k, v in saved.items():
@@ -176,14 +187,20 @@ def another_machine() -> dict:
     report["files fetched"] = len(fetched)
     (OUT / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     if unread:
-        common.fail("another machine: the chapters did not fetch every data file the book reads:",
-                    unread)
-    print("\nAnother machine (portable kernels, data fetched from the stand-in hosts, empty "
-          "cache):")
+        common.fail(
+            "another machine: the chapters did not fetch every data file the book reads:", unread
+        )
+    print(
+        "\nAnother machine (portable kernels, data fetched from the stand-in hosts, empty cache):"
+    )
     for nb, r in report["chapters"].items():
-        print(f"  {nb:<50} {r['seconds']:7.1f} s   largest relative difference of "
-              f"{r['numbers compared']} glued numbers: {r['largest relative difference']:.1e}"
-              f"{' (' + r['in'] + ')' if r['in'] else ''}")
-    say(f"another machine: every claim held; {len(fetched)} data files fetched and checked "
-        f"({time.strftime('%H:%M:%S')})")
+        print(
+            f"  {nb:<50} {r['seconds']:7.1f} s   largest relative difference of "
+            f"{r['numbers compared']} glued numbers: {r['largest relative difference']:.1e}"
+            f"{' (' + r['in'] + ')' if r['in'] else ''}"
+        )
+    say(
+        f"another machine: every claim held; {len(fetched)} data files fetched and checked "
+        f"({time.strftime('%H:%M:%S')})"
+    )
     return report

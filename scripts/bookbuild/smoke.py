@@ -1,7 +1,7 @@
 """`make smoke`: every chapter executed with PROFILE = "paper" and the smoke overrides.
 
 The overrides come from one place, the environment variable ANISO_SMOKE read by
-aniso.smoke (the stand-in BERT for bert-base-uncased, the local wiki1m head for wiki1m-full, a
+aniso.util.smoke (the stand-in BERT for bert-base-uncased, the local wiki1m head for wiki1m-full, a
 few training steps, the smallest language model). Everything else is the paper profile's code
 path. The executed copies go to _build/smoke (never into the book); the per-notebook times to
 _build/smoke/timings.json. Offline, like `make test`; budget 10 minutes on 2 cores.

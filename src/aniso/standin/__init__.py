@@ -1,0 +1,2 @@
+"""The appendix: the stand-in BERT's pretraining corpus, MLM pretraining, model card and
+diagnostics."""
