@@ -2,8 +2,8 @@
 
 `python3 scripts/book.py sync-colab` rewrites the Colab cell (the code cell that mentions
 `google.colab`, or the old `try: import aniso` bootstrap) of every notebook from that one file,
-tagged `remove-cell` so that it stays out of the rendered page. tests/test_publishing.py fails
-when a chapter's cell differs from the file.
+tagged `remove-cell` so that it stays out of the rendered page. tests/bookbuild/test_publishing.py
+fails when a chapter's cell differs from the file.
 """
 
 from __future__ import annotations

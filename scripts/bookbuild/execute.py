@@ -141,7 +141,25 @@ def execute_notebook(
         os.environ.pop(STRICT, None)
         if saved is not None:
             os.environ[STRICT] = saved
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    hide_injected_parameters(out)
+    return seconds
+
+
+def hide_injected_parameters(path: Path) -> None:
+    """Tag the cell papermill injects after a notebook's parameters cell (``injected-parameters``:
+    ``PROFILE = "quick"`` again, and whatever else was passed) ``remove-cell``, so that the page
+    shows the chapter's own parameters cell once. The executed notebook keeps the cell: it is
+    the record of what the run was given."""
+    nb = json.loads(path.read_text())
+    changed = False
+    for cell in nb["cells"]:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+            changed = True
+    if changed:
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def unexecuted(stage_dir: Path, notebooks: list[str]) -> list[str]:

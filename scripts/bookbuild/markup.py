@@ -334,7 +334,7 @@ def text_of(bundle: dict, mime: str, key: str, ctx: Context) -> str:
 
 def format_plain_text(text: str, fmt_spec: str) -> str:
     """myst-nb's own formatting of ``{glue:text}`` (myst_nb.core.variables), where it imports;
-    else the same steps (tests/test_runnable.py compares the two)."""
+    else the same steps (tests/bookbuild/test_runnable.py compares the two)."""
     try:
         from myst_nb.core.variables import format_plain_text as myst_format
     except ImportError:

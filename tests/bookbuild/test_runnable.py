@@ -15,7 +15,7 @@ import pytest
 import yaml
 from bookbuild import cli, common, include, jupyterlab, markup, runnable
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "application/papermill.record/"
 MYST = ["{glue", "```{", ":::{", "{cite}", "{numref}", "{ref}", "{doc}", "{term}", "{eq}"]
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 pytestmark = pytest.mark.slow
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 COMMON = ["--profile", "paper", "--positive", "no_dropout", "--max-steps", "4"]
 
 

@@ -68,7 +68,7 @@ def test_mini_bert_is_package_data(monkeypatch):
     assert shipped.joinpath("model.safetensors").is_file()
     assert mini_bert_path() == Path(str(shipped))
     assert json.loads((mini_bert_path() / "config.json").read_text())["model_type"] == "bert"
-    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert '"models/mini-bert/*"' in pyproject  # declared as package data
     monkeypatch.setenv("ANISO_MINI_BERT", "/elsewhere/mini-bert")
     assert mini_bert_path() == Path("/elsewhere/mini-bert")

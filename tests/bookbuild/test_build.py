@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 from bookbuild import browser, build, checks, common, execute, fit, offline, pages  # noqa: E402
@@ -631,3 +631,36 @@ def test_fit_check_fails_a_page_that_overflows_and_passes_one_that_fits():
     assert "overflows at 390 px" in text
     assert re.search(r"scrollWidth \d+ > clientWidth \d+", text)
     assert fine == [], fine
+
+
+def test_the_injected_parameters_cell_is_hidden_and_kept(tmp_path):
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {"tags": ["parameters"]},
+                "source": "PROFILE = 'quick'",
+            },
+            {
+                "cell_type": "code",
+                "metadata": {"tags": ["injected-parameters"]},
+                "source": "# Parameters\nPROFILE = 'quick'\n",
+            },
+            {"cell_type": "markdown", "metadata": {}, "source": "text"},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb))
+    execute.hide_injected_parameters(path)
+    cells = json.loads(path.read_text())["cells"]
+    assert [c["metadata"].get("tags") for c in cells] == [
+        ["parameters"],
+        ["injected-parameters", "remove-cell"],
+        [],
+    ]
+    assert cells[1]["source"].startswith("# Parameters")  # kept: the record of the run
+    execute.hide_injected_parameters(path)  # idempotent
+    assert json.loads(path.read_text())["cells"][1]["metadata"]["tags"].count("remove-cell") == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # build, lint and test the book; readers do not need them
 TEST_TOOLS = {"playwright", "pytest", "ruff", "import-linter", "grimp", "click", "rich"}
 BUILD_TOOLS = {
