@@ -5,6 +5,10 @@ table of the article, with the element that holds it (its scroll container, or i
 must fit: an element overflows when ``scrollWidth > clientWidth + 1``. At 390 px (a phone) the
 prose paragraphs (`p` in the article, outside tables, code and cell outputs) must fit.
 
+In every table of the article, the text of two neighbouring cells of a row must be at least
+:data:`MIN_GAP` px apart (:data:`GAPS_JS`, :func:`gap_problems`): a table without padding
+(a pandas ``Styler``, say) runs its numbers together.
+
 One exception, on purpose: a table inside a container that scrolls horizontally
 (``overflow-x: auto`` or ``scroll``) whose first column is sticky (``position: sticky`` on the
 first cell of every row) fits, since the reader scrolls it with the row labels in sight. A
@@ -20,6 +24,7 @@ from __future__ import annotations
 WIDE = {"width": 1280, "height": 900}  # the browser check's viewport
 NARROW = {"width": 390, "height": 844}  # a phone
 SLACK = 1  # px: rounding of sub-pixel layout
+MIN_GAP = 8  # px between the texts of two neighbouring table cells (half an em of padding each)
 
 # One measurement per element: kind, a description, scrollWidth, clientWidth, and whether it
 # scrolls on purpose (a table in a horizontal scroller with a sticky first column).
@@ -71,6 +76,46 @@ MEASURE_JS = r"""(mode) => {
 }"""
 
 
+# For every table row of the article: the rows' neighbouring cells whose texts are closest,
+# {what, gap}: the smallest horizontal distance between the text of one cell and the next.
+GAPS_JS = r"""() => {
+  const article = document.querySelector('article.bd-article, article, [role=main], main')
+    || document.body;
+  const out = [];
+  const box = cell => {
+    if (!(cell.textContent || '').trim()) return null;
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const r = range.getBoundingClientRect();
+    return r.width > 0 ? r : null;
+  };
+  article.querySelectorAll('table').forEach(t => {
+    const section = t.closest('section[id]');
+    Array.from(t.rows).forEach(row => {
+      const boxes = Array.from(row.cells).map(box);
+      for (let i = 0; i + 1 < boxes.length; i++) {
+        if (!boxes[i] || !boxes[i + 1]) continue;
+        const a = row.cells[i].textContent.trim(), b = row.cells[i + 1].textContent.trim();
+        out.push({what: (section ? '#' + section.id + ' ' : '') + '"' + a.slice(0, 30)
+          + '" | "' + b.slice(0, 30) + '"', gap: boxes[i + 1].left - boxes[i].right});
+      }
+    });
+  });
+  return out;
+}"""
+
+
+def gap_problems(page: str, gaps: list[dict], min_gap: float = MIN_GAP) -> list[str]:
+    """One line per pair of neighbouring cells whose texts are less than ``min_gap`` px apart
+    (the first three, then how many more)."""
+    close = [g for g in gaps if g["gap"] < min_gap]
+    return [
+        f"{page}: table cells run together at {WIDE['width']} px: {g['what']} are "
+        f"{g['gap']:.1f} px apart (at least {min_gap} px; pad the table's cells)"
+        for g in close[:3]
+    ] + ([f"{page}: ... and {len(close) - 3} more pairs of cells"] if len(close) > 3 else [])
+
+
 def overflow_problems(page: str, measurements: list[dict], width: int) -> list[str]:
     """One line per element wider than its box (``scrollWidth > clientWidth + 1``), unless it
     scrolls on purpose (a horizontal scroller with a sticky first column)."""
@@ -91,6 +136,8 @@ def check_fit(page, name: str) -> list[str]:
             page.set_viewport_size(viewport)
             measurements = page.evaluate(MEASURE_JS, "prose" if mode == "prose" else "wide")
             problems += overflow_problems(name, measurements, viewport["width"])
+            if mode != "prose":
+                problems += gap_problems(name, page.evaluate(GAPS_JS))
     finally:
         page.set_viewport_size(WIDE)
     return problems

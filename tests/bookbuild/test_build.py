@@ -593,8 +593,13 @@ STICKY_TABLE = (
     + "".join(f"<td>{i}.000000</td>" for i in range(40))
     + "</tr></table></div>"
 )
+PADDED = "th, td { padding: 0 0.5em }"  # as the book's theme pads its tables
+NUMBERS_TABLE = (
+    "<table><tr><th></th><th>STS12</th><th>STS13</th></tr>"
+    "<tr><th>SimCSE</th><td>55.1</td><td>61.2</td></tr></table>"
+)
 FIT_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
-<style>pre {{ overflow: auto }} article {{ max-width: 760px }}</style></head><body>
+<style>pre {{ overflow: auto }} article {{ max-width: 760px }} {cells}</style></head><body>
 <article class="bd-article"><section id="s"><h1>A chapter</h1>
 <p>Prose that wraps, as prose should, at any width of the window. {word}</p>
 <div class="highlight"><pre>{code}</pre></div>
@@ -609,8 +614,10 @@ FIT_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
 def test_fit_check_fails_a_page_that_overflows_and_passes_one_that_fits():
     from playwright.sync_api import sync_playwright
 
-    bad = FIT_PAGE.format(word="a_very_long_identifier_" * 8, code=LONG, table=WIDE_TABLE)
-    good = FIT_PAGE.format(word="short words", code="x = 1", table=STICKY_TABLE)
+    bad = FIT_PAGE.format(
+        word="a_very_long_identifier_" * 8, code=LONG, table=WIDE_TABLE, cells=PADDED
+    )
+    good = FIT_PAGE.format(word="short words", code="x = 1", table=STICKY_TABLE, cells=PADDED)
     with sync_playwright() as pw:
         chromium = browser.launch(pw)
         page = chromium.new_context(viewport=fit.WIDE).new_page()
@@ -631,6 +638,35 @@ def test_fit_check_fails_a_page_that_overflows_and_passes_one_that_fits():
     assert "overflows at 390 px" in text
     assert re.search(r"scrollWidth \d+ > clientWidth \d+", text)
     assert fine == [], fine
+
+
+@pytest.mark.skipif(
+    browser.find_chromium() is None,
+    reason="no Chromium: `apt-get install chromium` (make test installs it)",
+)
+def test_fit_check_fails_a_table_whose_numbers_run_together():
+    from playwright.sync_api import sync_playwright
+
+    tight = "th, td { padding: 0 } table { border-spacing: 0 }"
+    with sync_playwright() as pw:
+        chromium = browser.launch(pw)
+        page = chromium.new_context(viewport=fit.WIDE).new_page()
+        page.set_content(FIT_PAGE.format(word="w", code="x", table=NUMBERS_TABLE, cells=tight))
+        problems = fit.check_fit(page, "notebooks/tight")
+        page.set_content(FIT_PAGE.format(word="w", code="x", table=NUMBERS_TABLE, cells=PADDED))
+        fine = fit.check_fit(page, "notebooks/padded")
+        chromium.close()
+    assert len(problems) == 2, problems
+    assert all("table cells run together" in line for line in problems)
+    assert '"STS12" | "STS13"' in problems[0] and '"SimCSE" | "55.1"' in problems[1]
+    assert fine == [], fine
+
+
+def test_gap_problems_reports_the_close_pairs_only():
+    gaps = [{"what": f'#s "a{i}" | "b{i}"', "gap": g} for i, g in enumerate([0.5, 9, 3, 2, 1])]
+    lines = fit.gap_problems("p", gaps)
+    assert len(lines) == 4 and "0.5 px apart" in lines[0] and "1 more pairs" in lines[-1]
+    assert fit.gap_problems("p", [{"what": "x", "gap": 8.0}]) == []
 
 
 def test_the_injected_parameters_cell_is_hidden_and_kept(tmp_path):
