@@ -40,6 +40,7 @@ BINDER_MEMORY_MIB = 2048  # the memory mybinder.org gives a reader (the book's B
 INTERVAL_S = 0.25  # the tree and each process's RSS and VmHWM: cheap
 PSS_SHARE = 0.1  # the PSS reads (page-table walks) take at most this share of one core
 PSS_EVERY_S = 5.0  # ... and are read at least this often while the RSS sum allows a new peak
+NEW_S = 0.5  # a process is counted from this age on (see age_s)
 SLACK = 8 << 20  # VmRSS is a cached counter, a little behind the page tables: read PSS this early
 MiB = 1 << 20
 LINUX = sys.platform.startswith("linux") and os.path.exists(f"/proc/{os.getpid()}/status")
@@ -110,6 +111,22 @@ def descendants(root: int, exclude: frozenset[int] | set[int] = frozenset()) -> 
         found.append(pid)
         todo += kids(pid)
     return found
+
+
+def age_s(pid: int) -> float:
+    """Seconds since a process started (/proc/<pid>/stat's starttime against /proc/uptime).
+
+    The sampler counts a process from :data:`NEW_S` on: between ``vfork`` and ``exec`` (how
+    Python starts a subprocess) a child shares its parent's memory, and /proc reports all of it
+    as the child's as well; on a loaded machine that moment lasts long enough for a sample to
+    count a 400 MiB parent twice. A process's first half second is not where a chapter's peak is.
+    """
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        stat = f.read()
+    start_ticks = int(stat[stat.rindex(b")") + 2 :].split()[19])  # field 22, starttime
+    with open("/proc/uptime", "rb") as f:
+        uptime = float(f.read().split()[0])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def status(pid: int) -> tuple[int, int]:
@@ -237,6 +254,8 @@ class TreeSampler:
         sizes, hwm = {}, 0
         for pid in descendants(self.root, self._exclude):
             try:
+                if age_s(pid) < NEW_S:  # perhaps still its parent's memory (vfork): not yet
+                    continue
                 sizes[pid], peak = status(pid)
             except OSError:
                 continue

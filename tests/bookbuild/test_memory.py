@@ -156,3 +156,15 @@ def test_execute_records_each_notebooks_peak_memory_beside_its_time(tmp_path, bo
         <= timings["memory_rss_mib"]["notebooks/big.ipynb"]
     )
     assert timings["memory_measure"] == "pss" and timings["memory_interval_s"] == 0.25
+
+
+@pytest.mark.skipif(not memory.LINUX, reason="/proc (Linux)")
+def test_age_of_a_process():
+    assert 0 <= memory.age_s(os.getpid()) < 24 * 3600 * 365
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        young = memory.age_s(child.pid)
+        assert 0 <= young < 2.0 and young < memory.age_s(os.getpid())
+    finally:
+        child.kill()
+        child.wait()
