@@ -96,3 +96,10 @@ def test_the_temperature_pattern_needs_the_changed_value():
     assert re.search(pattern, row.format("0.1"))
     assert not re.search(pattern, row.format("0.05"))
     assert not re.search(pattern, row.format("0.15"))
+
+
+def test_the_report_leaves_out_wall_times():
+    a = {"flow_seconds": {"text/plain": "12.0"}, "x": {"text/plain": "1.0"}}
+    b = {"flow_seconds": {"text/plain": "20.0"}, "x": {"text/plain": "1.0000001"}}
+    worst, where, n = portable.largest_difference(a, b)
+    assert where == "x" and n == 1 and abs(worst - 1e-7) < 1e-9
