@@ -362,45 +362,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ----------------------------------------------------------------------------- the command
-IPV6_SWITCHES = [
-    Path(f"/proc/sys/net/ipv6/conf/{i}/disable_ipv6") for i in ("all", "default", "lo")
-]
-
-
 def browser_check(html: Path | None = None) -> None:
-    """`browser-check`: :func:`main` in a process of its own, with IPv6 off in the namespace."""
-    from .offline import IN_NETNS
+    """`browser-check`: :func:`main` in a process of its own, with IPv6 off in the namespace of
+    the offline proof (:func:`bookbuild.offline.ipv6_off`)."""
+    from .offline import ipv6_off
 
-    # In the namespace of the offline proof, IPv6 is switched off while Chromium runs: at every
-    # start Chromium routes a UDP socket towards 2001:4860:4860::8888 to learn whether IPv6
-    # reaches the internet (no packet is sent, but the kernel counts the routing failure). The
-    # book's own requests are checked by the browser check itself, which fails on any request
-    # off the server.
-    saved = (
-        {p: p.read_text() for p in IPV6_SWITCHES if p.exists()} if os.environ.get(IN_NETNS) else {}
-    )
-    try:
-        for path in saved:
-            path.write_text("1\n")
-    except OSError as err:  # then the probe shows up in the ledger of the offline proof
-        common.say(f"could not switch IPv6 off in the namespace ({err})")
     scripts = str(common.ROOT / "scripts")
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join([scripts] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
     )
-    try:
+    with ipv6_off():
         rc = subprocess.run(
             [sys.executable, "-m", "bookbuild.browser", html or common.HTML],
             cwd=common.ROOT,
             env=env,
         ).returncode
-    finally:
-        for path, value in saved.items():
-            try:
-                path.write_text(value)
-            except OSError:
-                pass
     if rc != 0:
         sys.exit(f"[book] browser check failed (exit code {rc})")
 

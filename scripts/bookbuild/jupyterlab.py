@@ -415,5 +415,9 @@ def lab_check(chapter: str | None = None) -> None:
         if not found:
             sys.exit(f"[book] --only {chapter}: no such notebook in _toc.yml")
         argv = ["--chapter", found[0]]
-    if main(argv) != 0:
+    from .offline import ipv6_off
+
+    with ipv6_off():  # Chromium's IPv6 probes (bookbuild.offline.ipv6_off)
+        rc = main(argv)
+    if rc != 0:
         sys.exit("[book] JupyterLab check failed")

@@ -42,7 +42,7 @@ def test_two_processes_give_the_single_process_loss_and_resume(tmp_path, data_di
         "OMP_NUM_THREADS": "1",
         "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
     }
-    module = ["-m", "aniso.contrastive.trainer", *COMMON]
+    module = ["-m", "aniso.contrastive", *COMMON]
     torchrun = [
         sys.executable,
         "-m",
