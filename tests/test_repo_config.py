@@ -226,18 +226,78 @@ HIDDEN_INPUT = {"remove-cell", "remove-input", "hide-input"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_visible_code_cells_hold_at_most_one_glue(path):
-    """Bookkeeping out of sight: `glue(` lives in cells whose input the page does not show, or
-    is one call per table (`glue_many`); a code cell the reader sees holds at most one."""
-    crowded = []
-    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
-        tags = set(cell.get("metadata", {}).get("tags", []))
-        source = "".join(cell["source"])
-        if cell["cell_type"] == "code" and not tags & HIDDEN_INPUT:
-            n = source.count("glue(")
-            if n > 1:
-                crowded.append(f"cell {i}: {n} glue( calls, starting {source.strip()[:60]!r}")
-    assert not crowded, "move the glue calls into a remove-cell cell: " + "; ".join(crowded)
+def test_no_visible_code_cell_does_bookkeeping(path):
+    """Bookkeeping out of sight (issue 25): glue, glue_many, claim and ledger_row live in a
+    section's hidden check cell, never in a cell whose code the page shows."""
+    found = checks.visible_bookkeeping(json.loads(path.read_text()))
+    assert not found, "move these calls into the section's remove-cell cell: " + "; ".join(found)
+
+
+def test_visible_bookkeeping_finds_every_call_and_ignores_hidden_cells():
+    def cell(src, *tags):
+        return {"cell_type": "code", "source": src, "metadata": {"tags": list(tags)}}
+
+    nb = {
+        "cells": [
+            cell('glue_many("x_", {"a": 1})\nclaim("a", True)'),
+            cell('ledger_row("c", "w", "p", "o", "reproduced", True)', "remove-cell"),
+            cell("fig = plot(x)  # glue('fig', fig) later", "hide-input"),
+            cell("ex_claim(1); reclaim(2)"),
+            {"cell_type": "markdown", "source": "glue(", "metadata": {}},
+        ]
+    }
+    assert checks.visible_bookkeeping(nb) == ["cell 0: claim, glue_many"]
+
+
+def test_code_lines_counts_non_blank_lines_and_only_removed_cells_as_hidden():
+    def cell(src, *tags):
+        return {"cell_type": "code", "source": src, "metadata": {"tags": list(tags)}}
+
+    nb = {
+        "cells": [
+            cell("a = 1\n\nb = 2\n"),  # 2 lines
+            cell("glue('a', a)", "remove-cell"),  # 1 hidden
+            cell("show()", "remove-input"),  # 1 hidden
+            cell("plt.plot(a)\nplt.show()", "remove-output", "hide-input"),  # 2, folded: shown
+            {"cell_type": "markdown", "source": "text\nmore", "metadata": {}},
+        ]
+    }
+    assert checks.code_lines(nb) == (2, 6)
+
+
+# Chapters still over the bar, with the share measured when this list was last written: the
+# test fails (strict xfail) as soon as one of them meets the bar, so that it leaves the list.
+OVER_THE_BAR = {
+    "00_the_problem.ipynb": "53 of 141 lines hidden (38%)",
+    "01_representation_degeneration.ipynb": "189 of 531 (36%)",
+    "02_spectrum_control.ipynb": "188 of 417 (45%)",
+    "04_simcse.ipynb": "174 of 427 (41%)",
+    "05_alignment_uniformity.ipynb": "138 of 296 (47%)",
+    "06_conclusion.ipynb": "106 of 320 (33%)",
+    "07_reproducing_the_numbers.ipynb": "341 of 720 (47%)",
+    "A_stand_in_bert.ipynb": "91 of 273 (33%)",
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(
+            p,
+            marks=pytest.mark.xfail(strict=True, reason=f"issue 25: {OVER_THE_BAR[p.name]}"),
+        )
+        if p.name in OVER_THE_BAR
+        else p
+        for p in NOTEBOOKS
+    ],
+    ids=lambda p: p.name,
+)
+def test_at_most_30_percent_of_a_chapters_code_is_hidden(path):
+    """The teaching code stands in front (issue 25): at most 30% of a chapter's non-blank code
+    lines are in cells the page removes; analyses the prose relies on are visible, figure code
+    is folded, and each section's checks are one hidden cell."""
+    hidden, total = checks.code_lines(json.loads(path.read_text()))
+    assert hidden <= checks.HIDDEN_SHARE_MAX * total, f"{hidden}/{total} = {hidden / total:.0%}"
 
 
 GLUE_CALL = re.compile(r"\bglue\(\s*(?:f?\"[^\"]*\"|'[^']*')\s*,\s*(.*)")

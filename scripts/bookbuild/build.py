@@ -17,16 +17,21 @@ STUDENT_SOURCES = common.BUILD / "student-sources"
 
 
 def student_sources() -> Path:
-    """A copy of the stage whose notebooks and pages have no ``{solution}`` left: the student
-    edition is built from it, so that its "download source" button does not lead to them."""
+    """A copy of the stage whose notebooks and pages have no ``{solution}`` left, nor a code cell
+    tagged ``solution`` (one that computes an exercise's answer): the student edition is built
+    from it, so that neither its pages nor its "download source" button lead to them."""
     import json
 
     from .markup import without_solutions
+    from .runnable import SOLUTION_TAG
 
     shutil.rmtree(STUDENT_SOURCES, ignore_errors=True)
     shutil.copytree(common.STAGE, STUDENT_SOURCES, ignore=shutil.ignore_patterns("_build"))
     for path in sorted(STUDENT_SOURCES.rglob("*.ipynb")):
         nb = json.loads(path.read_text())
+        nb["cells"] = [
+            c for c in nb["cells"] if SOLUTION_TAG not in c.get("metadata", {}).get("tags", [])
+        ]
         for cell in nb["cells"]:
             if cell["cell_type"] == "markdown":
                 text = "".join(cell["source"])

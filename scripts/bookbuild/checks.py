@@ -198,3 +198,38 @@ def check_student_cmd() -> None:
     problems = check_student(common.HTML, common.STUDENT_HTML)
     if problems:
         common.fail("student edition check FAILED:", problems)
+
+
+# ----------------------------------------------------------------------------- the chapters' code
+HIDDEN_TAGS = {"remove-cell", "remove-input"}  # not on the page ("hide-input" is folded: readable)
+FOLDED_TAGS = {"hide-input", "hide-cell"}
+BOOKKEEPING = re.compile(r"\b(glue|glue_many|claim|ledger_row)\(")
+HIDDEN_SHARE_MAX = 0.30  # issue 25: the teaching code stands in front
+
+
+def code_lines(nb: dict) -> tuple[int, int]:
+    """(hidden, total): the non-blank lines of a notebook's code cells, and those of them that
+    the page does not show (cells tagged remove-cell or remove-input). A folded cell (hide-input)
+    is shown on request, so it is not hidden."""
+    hidden = total = 0
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        n = sum(1 for line in "".join(cell["source"]).splitlines() if line.strip())
+        total += n
+        if HIDDEN_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+            hidden += n
+    return hidden, total
+
+
+def visible_bookkeeping(nb: dict) -> list[str]:
+    """The code cells a reader sees (neither removed nor folded) that call glue, glue_many, claim
+    or ledger_row: bookkeeping belongs in a section's hidden check cell."""
+    found = []
+    for i, cell in enumerate(nb["cells"]):
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell["cell_type"] == "code" and not tags & (HIDDEN_TAGS | FOLDED_TAGS):
+            calls = sorted({m.group(1) for m in BOOKKEEPING.finditer("".join(cell["source"]))})
+            if calls:
+                found.append(f"cell {i}: {', '.join(calls)}")
+    return found

@@ -32,6 +32,9 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 HIDDEN = {"remove-cell", "remove-input", "hide-input", "hide-cell"}  # source folded in the copy
 # papermill's copy of the parameters cell: the reader edits the real one
 DROPPED = {"injected-parameters"}
+# a code cell that computes an exercise's answer (the numbers its {solution} quotes, and the
+# checks of them): in the full copy like any cell, left out of the student copy
+SOLUTION_TAG = "solution"
 RUNNABLE = "runnable"  # _build/runnable (full) and _build/runnable-student
 BRANCHES = {"run": RUNNABLE, "run-student": RUNNABLE + "-student"}  # branch -> folder of _build
 
@@ -271,7 +274,7 @@ def runnable_copy(
     for cell in nb["cells"]:
         meta = clean_metadata(cell.get("metadata", {}))
         tags = set(meta.get("tags", []))
-        if tags & DROPPED:
+        if tags & DROPPED or (student and SOLUTION_TAG in tags):
             continue
         new = {"cell_type": cell["cell_type"], "id": cell.get("id") or f"cell-{len(cells)}"}
         if cell["cell_type"] == "markdown":

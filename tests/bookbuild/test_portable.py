@@ -90,6 +90,20 @@ def test_the_student_sources_have_no_solution():
     assert build.STUDENT_BRANCH == "run-student"
 
 
+def test_the_student_sources_have_no_code_tagged_solution(tmp_path, monkeypatch):
+    stage = tmp_path / "stage"
+    (stage / "notebooks").mkdir(parents=True)
+    cells = [
+        {"cell_type": "code", "metadata": {"tags": ["solution"]}, "source": "answer = 42"},
+        {"cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "source": "glue('a', 1)"},
+    ]
+    (stage / "notebooks" / "ch.ipynb").write_text(json.dumps({"cells": cells}))
+    monkeypatch.setattr(build.common, "STAGE", stage)
+    monkeypatch.setattr(build, "STUDENT_SOURCES", tmp_path / "student")
+    out = json.loads((build.student_sources() / "notebooks" / "ch.ipynb").read_text())
+    assert [c["source"] for c in out["cells"]] == ["glue('a', 1)"]
+
+
 def test_the_temperature_pattern_needs_the_changed_value():
     pattern = knobs.RUNS["notebooks/04_simcse.ipynb"][1]
     row = "<tr>\n  <th>temperature</th>\n  <td>0.05</td>\n  <td>{}</td>\n</tr>"

@@ -329,6 +329,17 @@ def test_student_copy_has_no_solution_and_full_copy_folds_them(book):
     assert student["metadata"]["aniso"]["copy"] == "student"
 
 
+def test_code_tagged_solution_is_in_the_full_copy_only(book):
+    """A code cell that computes an exercise's answer (tag ``solution``) is left out of the
+    student copy and of the student edition's sources, like the {solution} it backs."""
+    path = book / "notebooks" / "ch.ipynb"
+    nb = json.loads(path.read_text())
+    nb["cells"].insert(9, cell("code", "answer = 42  # SECRET-CODE", ["solution"], i=11))
+    path.write_text(json.dumps(nb))
+    assert "SECRET-CODE" in json.dumps(copy_of(book))
+    assert "SECRET-CODE" not in json.dumps(copy_of(book, student=True))
+
+
 def test_unknown_markup_fails_loudly(book):
     ctx = markup.Context(
         doc="notebooks/ch",
