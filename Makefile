@@ -15,7 +15,7 @@ lint:  ## the inner loop, seconds: ruff check, ruff format --check, lint-imports
 unit:  ## the inner loop, minutes: pytest without the tests that execute notebooks or build the book
 	$(PYTHON) scripts/book.py unit
 
-smoke:  ## every chapter in the paper profile with local stand-ins and a few steps (ANISO_SMOKE=1), offline
+smoke:  ## every chapter with PROFILE="smoke": the paper profile's code, local stand-ins, a few steps; offline
 	$(PYTHON) scripts/book.py smoke
 
 student:  ## the student edition (no solutions) from the chapters executed by `make book`

@@ -13,7 +13,7 @@
                                         #   + memory + build + check-html + determinism
                                         #   + student edition + browser-check + another-machine
                                         #   + knobs + runnable + lab-check + smoke
-    python3 scripts/book.py smoke       # offline: every chapter, PROFILE="paper", ANISO_SMOKE=1
+    python3 scripts/book.py smoke       # offline: every chapter, PROFILE="smoke"
     python3 scripts/book.py determinism # re-execute chapter 00 and compare its glued values
     python3 scripts/book.py another-machine  # chapters 1-3, A: portable kernels, data from
                                         #   stand-in upstream hosts, empty cache (portable)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import tempfile
 import time
@@ -48,8 +47,6 @@ def main(argv=None) -> int:
     from aniso.contrastive.trainer import paper_config, train_simcse
     from aniso.encoders.models import mini_bert_path
     from aniso.util.devices import precision
-
-    os.environ.pop("ANISO_SMOKE", None)  # the slice is the paper run itself, never cut to 4 steps
 
     report["gpu"] = torch.cuda.get_device_name(0)
     with tempfile.TemporaryDirectory(prefix="bert-base-random-") as tmp:

@@ -67,9 +67,3 @@ def book_in(tmp_path, monkeypatch):
     monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path / "cache"))
     (tmp_path / "_build").mkdir()
     return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def _no_smoke(monkeypatch):
-    """Tests run without the smoke overrides unless they turn them on (``ANISO_SMOKE``)."""
-    monkeypatch.delenv("ANISO_SMOKE", raising=False)

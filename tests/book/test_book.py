@@ -34,7 +34,7 @@ def test_claim_passes_and_fails_with_the_text():
 
 
 def test_start_chapter_rejects_a_bad_profile():
-    with pytest.raises(ValueError, match="expected 'quick' or 'paper'"):
+    with pytest.raises(ValueError, match="expected one of quick, paper, smoke"):
         book.start_chapter("fast", "x")
     with pytest.raises(ValueError, match="thread policy"):
         book.start_chapter("quick", "x", threads="many")
@@ -101,7 +101,11 @@ def test_a_contradicted_row_names_its_experiment(chapter):
 
 
 def test_a_smoke_run_prints_unsupported_claims(monkeypatch, capsys):
-    monkeypatch.setenv("ANISO_SMOKE", "1")
+    from aniso.book import chapter
+
+    monkeypatch.setattr(chapter, "_CURRENT", None)  # no chapter after the test
+    assert book.start_chapter("smoke", "a smoke run").name == "smoke"
+    assert "Profile 'smoke': the paper profile's code with these changes" in capsys.readouterr().out
     book.claim("three is less than one", 3 < 1)  # the smoke run's numbers are not the prose's
     assert "three is less than one" in capsys.readouterr().out
     with pytest.raises(TypeError):

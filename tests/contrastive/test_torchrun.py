@@ -1,10 +1,11 @@
 """The multi-process path of SimCSE training on the CPU (issue: the paper profile proven runnable).
 
-``torchrun --nproc_per_node 2 -m aniso.contrastive`` with the smoke overrides (ANISO_SMOKE=1,
-the paper profile) on the gloo backend: two processes of 64 sentences each must give the loss
-of one process on the same global batch of 128 (the in-batch negatives are gathered across the
-processes, so the two losses are the same sum), and an interrupted run must resume from its
-checkpoint. ``--positive no_dropout`` makes both runs deterministic. Takes a few minutes.
+``torchrun --nproc_per_node 2 -m aniso.contrastive`` with the smoke profile's settings (the
+paper configuration, the stand-in BERT, the local wiki1m head, 4 steps) on the gloo backend: two
+processes of 64 sentences each must give the loss of one process on the same global batch of 128
+(the in-batch negatives are gathered across the processes, so the two losses are the same sum),
+and an interrupted run must resume from its checkpoint. ``--positive no_dropout`` makes both
+runs deterministic. Takes a few minutes.
 """
 
 import json
@@ -18,7 +19,23 @@ import pytest
 
 pytestmark = pytest.mark.slow
 SRC = Path(__file__).resolve().parents[2] / "src"
-COMMON = ["--profile", "paper", "--positive", "no_dropout", "--max-steps", "4"]
+# the smoke profile's cut of the paper's run (aniso.experiments.profiles), given as options
+COMMON = [
+    "--profile",
+    "paper",
+    "--model",
+    "mini-bert",
+    "--sentences",
+    "wiki1m",
+    "--max-steps",
+    "4",
+    "--eval-every",
+    "2",
+    "--log-every",
+    "1",
+    "--positive",
+    "no_dropout",
+]
 
 
 def _run(args, env, tmp_path):
@@ -36,7 +53,6 @@ def _losses(run_dir: Path) -> np.ndarray:
 def test_two_processes_give_the_single_process_loss_and_resume(tmp_path, data_dir):
     env = {
         **os.environ,
-        "ANISO_SMOKE": "1",
         "ANISO_DATA_DIR": str(data_dir),
         "ANISO_CACHE_DIR": str(tmp_path / "cache"),
         "OMP_NUM_THREADS": "1",

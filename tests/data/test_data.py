@@ -575,3 +575,45 @@ def test_supervised_examples_from_sick(data_dir):
         )
     )
     assert triplets and all((a, c) in contra for a, _, c in triplets)
+
+
+def _toy_task(n):
+    return D.STSData(
+        "toy",
+        [f"a{i}" for i in range(n)],
+        [f"b{i}" for i in range(n)],
+        np.arange(n, dtype=float),
+        ["x"] * (n // 2) + ["y"] * (n - n // 2),
+        [str(i) for i in range(n)],
+    )
+
+
+def test_thin_keeps_every_kth_pair_of_every_subset():
+    from aniso.data import thin
+
+    big = _toy_task(1000)
+    assert thin(big, None) is big
+    cut = thin(big, 300)
+    assert len(cut) == 250  # stride ceil(1000 / 300) = 4
+    assert cut.sentences1[:3] == ["a0", "a4", "a8"] and cut.sentences2[-1] == "b996"
+    assert cut.scores.tolist()[:2] == [0.0, 4.0] and cut.labels[1] == "4"
+    assert cut.subsets.count("x") == cut.subsets.count("y") == 125
+    assert thin(_toy_task(300), 300).sentences1 == _toy_task(300).sentences1
+    with pytest.raises(ValueError, match="max_pairs"):
+        thin(big, 0)
+
+
+def test_load_task_caps_pairs_only_when_asked(data_dir):
+    from aniso.data import load_task
+    from aniso.evaluation import DevProbe
+    from aniso.postprocess import target_sentences
+
+    whole = load_task("stsb-dev", data_dir)
+    cut = load_task("stsb-dev", data_dir, max_pairs=300)
+    assert len(whole) == 1500 and len(cut) == 300  # stride 5
+    assert cut.sentences1 == whole.sentences1[::5]
+    assert len(DevProbe("stsb-dev", data_dir, max_pairs=300).task) == 300
+    assert len(DevProbe(whole, max_pairs=300).task) == 300
+    assert set(target_sentences("stsb", data_dir, max_pairs=100)) < set(
+        target_sentences("stsb", data_dir)
+    )

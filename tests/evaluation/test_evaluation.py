@@ -116,7 +116,7 @@ def test_evaluate_sts_end_to_end_with_fixture(monkeypatch, tmp_path):
         **{s: v for s, v in zip(task.sentences1, e1)},
         **{s: v for s, v in zip(task.sentences2, e2)},
     }
-    monkeypatch.setattr(data, "load_task", lambda name, data_dir=None: task)
+    monkeypatch.setattr(data, "load_task", lambda name, data_dir=None, max_pairs=None: task)
     monkeypatch.setenv("ANISO_CACHE_DIR", str(tmp_path))
     res = evaluate_sts(FixedEncoder(table), "sts12")
     assert res["sts12"]["wmean"] == pytest.approx(75.0)

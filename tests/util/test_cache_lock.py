@@ -103,7 +103,6 @@ def _race(kind, tmp_path, *extra):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = {**os.environ, "ANISO_CACHE_DIR": str(tmp_path / "cache")}
-    env.pop("ANISO_SMOKE", None)
     procs, logs = [], []
     try:
         for role in ("first", "second"):

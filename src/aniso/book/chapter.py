@@ -8,7 +8,8 @@ rendered page hides, so that the code a reader sees is the code that teaches.
 * :func:`glue` and :func:`glue_many` hand numbers to the prose (MyST-NB ``glue``).
 * :func:`claim` guards a qualitative sentence of the prose: when the numbers stop
   supporting it, the book's build fails with the sentence's text (:func:`strict`); in a
-  reader's Jupyter, Binder or Colab it warns and the chapter goes on (a smoke run prints it).
+  reader's Jupyter, Binder or Colab it warns and the chapter goes on (the smoke profile prints
+  it).
 * :func:`ledger_row` records one line of the chapter's "What reproduces" table;
   :func:`show_ledger` prints the chapter's rows and glues them for the book's page,
   which :func:`read_ledger` collects from the executed notebooks.
@@ -81,7 +82,7 @@ class LedgerRow:
 @dataclass
 class _Chapter:
     name: str
-    profile: str
+    profile: object  # an aniso.experiments.profiles.Profile
     threads: int
     start: float
     rows: list
@@ -90,37 +91,39 @@ class _Chapter:
 _CURRENT: _Chapter | None = None
 
 
-def start_chapter(profile: str, chapter: str, threads: str = "free") -> None:
-    """Open a chapter: style, warning filters, thread policy (:mod:`aniso.util.threads`), the
-    device (the quick profile stays on the CPU: :func:`aniso.util.devices.cpu_only`) and timer.
+def start_chapter(profile, chapter: str, threads: str = "free"):
+    """Open a chapter and return its :class:`aniso.experiments.profiles.Profile` (``profile``
+    is the parameters cell's ``PROFILE``, a name): style, warning filters, thread policy
+    (:mod:`aniso.util.threads`), the device (the quick profile stays on the CPU:
+    :func:`aniso.util.devices.cpu_only`) and timer.
 
     ``chapter`` is the short name the ledger shows (e.g. ``"1. Gao et al. 2019"``).
     Chapter "The problem".
     """
     global _CURRENT
-    if profile not in ("quick", "paper"):
-        raise ValueError(f"PROFILE = {profile!r}: expected 'quick' or 'paper'")
     from aniso.book.plotting import set_style
+    from aniso.experiments.profiles import changes_table
+    from aniso.experiments.profiles import profile as as_profile
     from aniso.util.devices import cpu_only
     from aniso.util.threads import apply_policy
 
-    cpu_only(profile == "quick")  # the book's numbers on every machine, GPU or not
+    p = as_profile(profile)
+    cpu_only(p.cpu_only)  # the book's numbers on every machine, GPU or not
     set_style()
     warnings.filterwarnings("ignore", message="IProgress not found")
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     n = apply_policy(threads)
-    _CURRENT = _Chapter(chapter, profile, n, time.perf_counter(), [])
+    _CURRENT = _Chapter(chapter, p, n, time.perf_counter(), [])
     warnings.simplefilter("always", ClaimWarning)  # every run of a cell shows its warnings again
     warnings.simplefilter("always", BookkeepingWarning)
     if not strict():
         install_bookkeeping_guard()
-    from aniso.util import smoke
-
-    if profile == "paper" and smoke.active():
+    if p.cut:
         print(
-            f"Smoke run ({smoke.ENV_VAR} is set): the paper profile with these changes\n"
-            + smoke.changes_table().to_string(index=False)
+            f"Profile {p.name!r}: the paper profile's code with these changes\n"
+            + changes_table(p).to_string(index=False)
         )
+    return p
 
 
 def _chapter() -> _Chapter:
@@ -175,19 +178,21 @@ def claim(text: str, holds) -> None:
     ``claim("whitening beats the best raw pooling on STS-B", white > best)``.
     In a run that is not :func:`strict` (a reader's Jupyter) it warns instead
     (:class:`ClaimWarning`) and the chapter goes on.
-    During a smoke run (:mod:`aniso.util.smoke`: the stand-ins, a few training steps) a sentence the
-    numbers do not support is printed instead: the smoke run checks that the code runs, and
-    its numbers are not the ones the prose describes. Chapter "The problem".
+    In a chapter started with the smoke profile (:mod:`aniso.experiments.profiles`: the
+    stand-ins, a few training steps) a sentence the numbers do not support is printed instead:
+    the smoke run checks that the code runs, and its numbers are not the ones the prose
+    describes. Chapter "The problem".
     """
     if not isinstance(holds, (bool, np.bool_)):
         raise TypeError(f"claim {text!r}: the check must be a bool, got {type(holds).__name__}")
     if not holds:
-        from aniso.util import smoke
-
-        if smoke.active():  # a smoke run proves the code paths; its numbers are not the prose's
+        p = _CURRENT.profile if _CURRENT is not None else None
+        if (
+            p is not None and not p.claims_fail
+        ):  # the smoke run: code paths, not the prose's numbers
             print(
-                f"smoke run: the prose says {text!r}; these numbers (a few steps, the stand-in) "
-                "do not support it (a failure in a real run)"
+                f"{p.name} run: the prose says {text!r}; these numbers (a few steps, the "
+                "stand-in) do not support it (a failure in a real run)"
             )
             return
         message = f"the prose says {text!r}, and this execution's numbers do not support it"

@@ -8,7 +8,6 @@ from aniso.contrastive.trainer import (  # the public names of :mod:`aniso.contr
     StopAfter,
     paper_config,
     quick_config,
-    smoke_config,
     train_simcse,
 )
 
@@ -19,6 +18,5 @@ __all__ = [
     "StopAfter",
     "paper_config",
     "quick_config",
-    "smoke_config",
     "train_simcse",
 ]

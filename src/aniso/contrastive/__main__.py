@@ -17,7 +17,9 @@ def simcse(argv=None) -> None:
     """``python -m aniso.contrastive --profile paper``: one SimCSE run from the command line
     (chapter "SimCSE"; also under ``torchrun --nproc_per_node N`` or ``accelerate launch``).
 
-    With ``ANISO_SMOKE=1`` the paper profile runs its smoke version (:mod:`aniso.util.smoke`).
+    ``--profile`` picks the quick or the paper configuration; every other option overrides one
+    field of it, and nothing else changes the run (the book's smoke profile is ``--profile paper
+    --model mini-bert --sentences wiki1m --max-steps 4 --eval-every 2 --log-every 1``).
     ``--interrupt-at STEP`` stops after STEP steps with a checkpoint, as an interruption would;
     the same command without it resumes from there.
     """
@@ -30,6 +32,8 @@ def simcse(argv=None) -> None:
     p.add_argument("--n-sentences", type=int)
     p.add_argument("--batch-size", type=int, help="per process (the global batch is N times it)")
     p.add_argument("--max-steps", type=int)
+    p.add_argument("--eval-every", type=int, help="STS-B dev every this many steps")
+    p.add_argument("--log-every", type=int, help="record the training loss every this many steps")
     p.add_argument("--positive", choices=["dropout", "no_dropout", "delete_word"])
     p.add_argument("--objective", choices=["infonce", "align_uniform"])
     p.add_argument("--supervised", choices=["sick"])
@@ -49,6 +53,8 @@ def simcse(argv=None) -> None:
         n_sentences=a.n_sentences,
         batch_size=a.batch_size,
         max_steps=a.max_steps,
+        eval_every=a.eval_every,
+        log_every=a.log_every,
         positive=a.positive,
         objective=a.objective,
         supervised=a.supervised,

@@ -46,7 +46,7 @@ from aniso.contrastive.losses import AlignUniformLoss, shared_mask_loss
 from aniso.data import tasks as data_mod
 from aniso.encoders.models import TransformerEncoder, model_path
 from aniso.evaluation.sts import DevProbe
-from aniso.util import files, smoke
+from aniso.util import files
 from aniso.util.devices import barrier, distributed_args, precision
 from aniso.util.threads import free_threads
 
@@ -57,7 +57,6 @@ __all__ = [
     "train_simcse",
     "SimCSERun",
     "StopAfter",
-    "smoke_config",
 ]
 
 HEAD_FILE = "mlp_head.pt"  # the MLP head's linear layer, beside the best checkpoint
@@ -180,23 +179,6 @@ def quick_config(**changes) -> SimCSEConfig:
     return SimCSEConfig(
         model="mini-bert", sentences="wiki1m", n_sentences=3200, eval_every=25, log_every=5
     ).replace(**changes)
-
-
-def smoke_config(config: SimCSEConfig) -> SimCSEConfig:
-    """``config`` cut to a few steps during a smoke run (:mod:`aniso.util.smoke`: the stand-in
-    model, the local sentences, :data:`~aniso.util.smoke.STEPS` steps); unchanged otherwise."""
-    if not smoke.active():
-        return config
-    steps = min(config.max_steps or smoke.STEPS, smoke.STEPS)
-    stop = None if config.stop_after is None else min(config.stop_after, steps)
-    return config.replace(
-        model=smoke.model_name(config.model),
-        sentences=smoke.sentences_name(config.sentences),
-        max_steps=steps,
-        stop_after=stop,
-        eval_every=smoke.EVAL_EVERY,
-        log_every=1,
-    )
 
 
 def _model_fingerprint(name: str) -> str:
@@ -432,11 +414,11 @@ def train_simcse(
     run folder (:func:`aniso.util.files.locked`): another one waits, then reads (or resumes) the
     run.
 
-    During a smoke run (:mod:`aniso.util.smoke`) the config is first cut by
-    :func:`smoke_config` (the stand-in model, the local sentences, a few steps); the
-    run's cache key and ``run.config`` are those of the config that was trained. Under
-    ``torchrun`` every process trains on its share of each batch (the loss gathers the
-    negatives of all of them); only the first process writes the run's records, the best
+    The run is the one ``config`` describes, and nothing else: its model, sentences and
+    steps (the smoke profile cuts them in the config it passes,
+    :func:`aniso.experiments.book_plans.book_configs`). Under ``torchrun`` every process trains
+    on its share of each batch (the loss gathers the negatives of all of them); only the first
+    process writes the run's records, the best
     checkpoint and the summary. On a GPU the trainer uses mixed precision (:func:`precision`).
     """
     from sentence_transformers import (
@@ -449,7 +431,6 @@ def train_simcse(
     from transformers.trainer_callback import PrinterCallback
     from transformers.utils import logging as hf_logging
 
-    config = smoke_config(config)
     if not progress:
         hf_logging.disable_progress_bar()
     run_dir = config.run_dir()

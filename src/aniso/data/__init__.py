@@ -17,6 +17,7 @@ from aniso.data.tasks import (  # the public names of :mod:`aniso.data.tasks`
     load_stsb,
     load_task,
     supervised_examples,
+    thin,
     training_sentences,
     word_frequencies,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "load_stsb",
     "load_task",
     "supervised_examples",
+    "thin",
     "training_sentences",
     "word_frequencies",
 ]

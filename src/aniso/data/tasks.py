@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
 import numpy as np
 
 from aniso.data.datadir import SICK_FILES, DataError, data_file, resolve_data_dir, retrieve
-from aniso.util import smoke
 
 __all__ = [
     "STSData",
@@ -30,6 +29,7 @@ __all__ = [
     "load_sickr",
     "load_sick_pairs",
     "load_task",
+    "thin",
     "load_sentences",
     "word_frequencies",
     "WIKI1M_URL",
@@ -233,15 +233,36 @@ _TASK_LOADERS = {
 }
 
 
-def load_task(name: str, data_dir=None) -> STSData:
+def load_task(name: str, data_dir=None, max_pairs: int | None = None) -> STSData:
     """An evaluation task by name (chapter "The problem"): "sts12".."sts16",
     "stsb" (test), "stsb-dev", "stsb-train", "sickr" (test), "sickr-train",
-    "sickr-trial". :data:`TASKS` lists the ones the book reports. During a smoke run
-    (:mod:`aniso.util.smoke`) each task keeps about ``smoke.TASK_PAIRS`` of its pairs."""
+    "sickr-trial". :data:`TASKS` lists the ones the book reports. ``max_pairs``: at most about
+    that many pairs (:func:`thin`; None, the default: every pair)."""
     key = name.lower() if isinstance(name, str) else name
     if key not in _TASK_LOADERS:
         raise ValueError(f"unknown task {name!r}; valid names: {', '.join(sorted(_TASK_LOADERS))}")
-    return smoke.task_pairs(_TASK_LOADERS[key](data_dir))
+    return thin(_TASK_LOADERS[key](data_dir), max_pairs)
+
+
+def thin(task: STSData, max_pairs: int | None) -> STSData:
+    """``task`` cut to at most ``max_pairs`` pairs by keeping every k-th pair (k = ceil(n /
+    max_pairs)), so that each subset keeps its share and its order; ``task`` itself when it is
+    that small or ``max_pairs`` is None. The smoke profile's data cap
+    (:mod:`aniso.experiments.profiles`). Chapter "How to run"."""
+    if max_pairs is not None and max_pairs < 1:
+        raise ValueError(f"max_pairs must be a positive number of pairs or None, got {max_pairs}")
+    n = len(task)
+    if max_pairs is None or n <= max_pairs:
+        return task
+    keep = range(0, n, -(-n // max_pairs))
+    return replace(
+        task,
+        sentences1=[task.sentences1[i] for i in keep],
+        sentences2=[task.sentences2[i] for i in keep],
+        scores=task.scores[list(keep)],
+        subsets=[task.subsets[i] for i in keep],
+        labels=None if task.labels is None else [task.labels[i] for i in keep],
+    )
 
 
 def load_sentences(name: str, n: Optional[int] = None, data_dir=None) -> list[str]:
@@ -250,11 +271,8 @@ def load_sentences(name: str, n: Optional[int] = None, data_dir=None) -> list[st
 
     "wiki1m": 11,913 sentences, the head of SimCSE's wiki1m_for_simcse.txt;
     "enwiki": 18,741 sentences from a Wikipedia dump sample. These samples
-    are not downloadable; they must be in the data directory. During a smoke run
-    (:mod:`aniso.util.smoke`) "wiki1m-full" names the local "wiki1m" head and at most
-    ``smoke.SENTENCES_MAX`` sentences are read.
+    are fetched into the data directory from their pinned sources (:mod:`aniso.data.sources`).
     """
-    name, n = smoke.sentences_name(name), smoke.sentence_count(n)
     if name not in _SENTENCE_FILES:
         raise ValueError(
             f"unknown sentence set {name!r}; valid names: {', '.join(_SENTENCE_FILES)}"
@@ -347,9 +365,7 @@ def training_sentences(source: str, n: int | None = None, data_dir=None) -> list
 
     ``source`` as in :class:`aniso.contrastive.SimCSEConfig`: ``wiki1m``, ``enwiki``,
     ``wiki1m+enwiki``, ``wiki1m-full`` (downloaded into the data directory) or a text file.
-    During a smoke run (:mod:`aniso.util.smoke`) ``wiki1m-full`` reads the local ``wiki1m`` head.
     """
-    source = smoke.sentences_name(source)
     if source in ("wiki1m", "enwiki"):
         return load_sentences(source, n, data_dir)
     if source == "wiki1m+enwiki":

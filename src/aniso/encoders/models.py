@@ -32,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-from aniso.util import files, smoke
+from aniso.util import files
 from aniso.util.devices import default_device
 
 POOLINGS = ("cls", "mean", "emb_last_avg", "layer1_last_avg", "layers")
@@ -395,7 +395,7 @@ def model_path(name) -> str:
     their installed folders, ``bert-base-uncased`` to its hub id (:data:`HUB_NAMES`);
     anything else (a folder, a hub id) is returned unchanged.
     """
-    name = smoke.model_name(str(name))
+    name = str(name)
     kind = SHORT_NAMES.get(name.lower())
     if kind == "mini-bert":
         return str(mini_bert_path())
@@ -433,7 +433,7 @@ def load_encoder(name_or_path, max_length: int = 128) -> Encoder:
         return name_or_path
     if not isinstance(name_or_path, (str, Path)) or not str(name_or_path).strip():
         raise EncoderError(f"model must be a name or a folder, got {name_or_path!r}")
-    name = smoke.model_name(str(name_or_path))  # a local stand-in during a smoke run
+    name = str(name_or_path)  # the model asked for, never another
     kind = SHORT_NAMES.get(name.lower())
     if kind == "glove":
         return GloveEncoder()

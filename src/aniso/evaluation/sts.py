@@ -133,16 +133,18 @@ def evaluate_sts(
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
     batch_size: int = 64,
     show_progress: bool | None = None,
+    max_pairs: int | None = None,
 ) -> dict[str, dict]:
     """Evaluate an encoder on STS tasks: ``{task: {"all", "wmean", "n", "n_zero_norm"}}``.
 
     ``transform`` is applied to the embeddings of both sides before scoring
-    (e.g. a fitted whitening). Chapter "The problem".
+    (e.g. a fitted whitening); ``max_pairs`` caps each task's pairs
+    (:func:`aniso.data.thin`; the smoke profile's cap). Chapter "The problem".
     """
     encoder = load_encoder(model)
     results = {}
     for name in parse_tasks(tasks):
-        task = data_mod.load_task(name, data_dir=data_dir)
+        task = data_mod.load_task(name, data_dir=data_dir, max_pairs=max_pairs)
         emb = encoder.encode(
             task.sentences1 + task.sentences2,
             pooling=pooling,
@@ -197,11 +199,13 @@ class DevProbe:
     a gold score above 4 (alignment), the data distribution is every distinct
     sentence of the split (uniformity); both on L2-normalized embeddings, with
     alpha = 2 and t = 2. Rows of zero norm (e.g. a sentence without a GloVe
-    word) are left out of both.
+    word) are left out of both. ``max_pairs`` caps the split's pairs (:func:`aniso.data.thin`).
     """
 
-    def __init__(self, task="stsb-dev", data_dir=None):
-        self.task = data_mod.load_task(task, data_dir=data_dir) if isinstance(task, str) else task
+    def __init__(self, task="stsb-dev", data_dir=None, max_pairs: int | None = None):
+        if isinstance(task, str):
+            task = data_mod.load_task(task, data_dir=data_dir, max_pairs=max_pairs)
+        self.task = data_mod.thin(task, max_pairs)
         self.sentences = list(dict.fromkeys(self.task.sentences1 + self.task.sentences2))
         row = {s: i for i, s in enumerate(self.sentences)}
         self.i1 = np.array([row[s] for s in self.task.sentences1])
@@ -232,15 +236,16 @@ class DevProbe:
 RAW_POOLINGS = ("cls", "mean", "emb_last_avg", "layer1_last_avg")
 
 
-def best_raw_pooling(encoder, data_dir=None) -> tuple[str, dict]:
+def best_raw_pooling(encoder, data_dir=None, max_pairs: int | None = None) -> tuple[str, dict]:
     """The book's one definition of "the best raw pooling" of an encoder (chapter "BERT-flow").
 
     The pooling of :data:`RAW_POOLINGS` with the highest Spearman on the STS-B
     *development* set: chosen on dev so that no test set takes part in the
     choice, and the same choice in every chapter. Returns ``(pooling,
     {pooling: dev Spearman x100})``; ties go to the first in :data:`RAW_POOLINGS`.
+    ``max_pairs`` caps STS-B dev's pairs (:func:`aniso.data.thin`).
     """
-    probe = DevProbe("stsb-dev", data_dir=data_dir)
+    probe = DevProbe("stsb-dev", data_dir=data_dir, max_pairs=max_pairs)
     enc = load_encoder(encoder)
     usable = [p for p in RAW_POOLINGS if p in enc.poolings]
     if not usable:
@@ -337,6 +342,7 @@ def evaluate_many(
     poolings=("cls", "mean", "emb_last_avg"),
     transforms: dict | None = None,
     data_dir=None,
+    max_pairs: int | None = None,
 ) -> dict:
     """``{label: {task: {"all", "wmean", ...}}}`` for several poolings in one encoding pass.
 
@@ -346,19 +352,22 @@ def evaluate_many(
     and cached under the keys :func:`aniso.evaluation.evaluate_sts` uses, so
     both give the same numbers and share the cache. Labels are the poolings;
     ``transforms`` adds ``{label: (pooling, fitted post-processor)}`` rows,
-    e.g. a whitening applied to ``emb_last_avg``.
+    e.g. a whitening applied to ``emb_last_avg``. ``max_pairs`` caps each task's pairs
+    (:func:`aniso.data.thin`; the smoke profile's cap).
     """
     from aniso.util.threads import free_threads
 
     with free_threads():
-        return _evaluate_many(load_encoder(encoder), tasks, poolings, transforms, data_dir)
+        return _evaluate_many(
+            load_encoder(encoder), tasks, poolings, transforms, data_dir, max_pairs
+        )
 
 
-def _evaluate_many(encoder, tasks, poolings, transforms, data_dir):
+def _evaluate_many(encoder, tasks, poolings, transforms, data_dir, max_pairs=None):
     needed = list(dict.fromkeys(list(poolings) + [p for p, _ in (transforms or {}).values()]))
     out = {label: {} for label in [*poolings, *(transforms or {})]}
     for t in tasks:
-        d = data_mod.load_task(t, data_dir=data_dir)
+        d = data_mod.load_task(t, data_dir=data_dir, max_pairs=max_pairs)
         emb = encode_many(encoder, d.sentences1 + d.sentences2, needed)
         variants = {
             **{p: emb[p] for p in poolings},

@@ -15,12 +15,14 @@ from aniso.encoders import load_encoder
 from aniso.evaluation import DevProbe
 from aniso.experiments.book_plans import RUN_LABELS, book_configs
 from aniso.experiments.contrastive_runs import recorded_evals
+from aniso.experiments.profiles import Profile
+from aniso.experiments.profiles import profile as as_profile
 from aniso.postprocess import Flow, Whitening, fit_on_sentences
 
 __all__ = ["book_plane", "FROM_REFERENCE", "book_trajectories"]
 
 
-def book_plane(profile: str = "quick", n_wiki: int | None = 5000, data_dir=None):
+def book_plane(profile: str | Profile = "quick", n_wiki: int | None = 5000, data_dir=None):
     """Every model of the book on the alignment-uniformity plane (chapters 5 and 6).
 
     Returns ``(points, trajectories, posts)``: ``points`` maps a model to its
@@ -32,9 +34,10 @@ def book_plane(profile: str = "quick", n_wiki: int | None = 5000, data_dir=None)
     ``posts`` holds the fitted whitening and flow. Encodings come from the embedding cache
     when present.
     """
-    configs = book_configs(profile)
-    label = "mini-bert" if profile == "quick" else configs["unsup"].model
-    probe = DevProbe("stsb-dev", data_dir)
+    prof = as_profile(profile)
+    configs = book_configs(prof)
+    label = "mini-bert" if prof.quick else configs["unsup"].model
+    probe = DevProbe("stsb-dev", data_dir, max_pairs=prof.max_pairs)
     base = load_encoder(configs["unsup"].model)
     wiki = load_sentences("wiki1m", n_wiki, data_dir)
     posts = {
@@ -56,7 +59,7 @@ def book_plane(profile: str = "quick", n_wiki: int | None = 5000, data_dir=None)
 FROM_REFERENCE = ("no_dropout", "delete_word")  # quick profile: read, not trained (chapter 4)
 
 
-def book_trajectories(profile: str = "quick", data_dir=None) -> dict:
+def book_trajectories(profile: str | Profile = "quick", data_dir=None) -> dict:
     """``{label: STS-B dev records}`` of every run of :func:`book_configs`,
     labelled by ``RUN_LABELS`` (chapters 4 to 6).
 
@@ -67,7 +70,7 @@ def book_trajectories(profile: str = "quick", data_dir=None) -> dict:
     """
     out = {}
     for k, c in book_configs(profile).items():
-        if profile == "quick" and k in FROM_REFERENCE:
+        if as_profile(profile).quick and k in FROM_REFERENCE:
             out[RUN_LABELS[k]] = recorded_evals(c)
         else:
             out[RUN_LABELS[k]] = train_simcse(c, data_dir=data_dir).evals

@@ -24,7 +24,7 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,7 @@ from aniso.lm.spectrum import (
     singular_value_regularizer,
     spectrum_prior,
 )
-from aniso.util import files, smoke
+from aniso.util import files
 from aniso.util.threads import one_thread
 
 UNK, EOS = "<unk>", "<eos>"
@@ -541,28 +541,3 @@ PROFILES = {
         ),
     },
 }
-
-
-def lm_setup(setup: dict) -> dict:
-    """A set-up of :data:`PROFILES` (``{"vocab_size": ..., "config": TrainConfig}``) at the
-    smallest size during a smoke run (:mod:`aniso.util.smoke`): the quick profile's, at most
-    ``smoke.LM_STEPS`` steps, perplexity on ``smoke.LM_EVAL_TOKENS`` held-out tokens. Unchanged
-    otherwise. Chapters 1 and 2."""
-    if not smoke.active():
-        return setup
-    small = PROFILES["quick"]
-    config = replace(
-        small["config"],
-        steps=min(small["config"].steps, smoke.LM_STEPS),
-        eval_tokens=smoke.LM_EVAL_TOKENS,
-    )
-    return {**small, "config": config}
-
-
-def profile_setup(profile: str) -> dict:
-    """The language-model set-up of a profile, ``PROFILES[profile]`` (chapters 1 and 2), with
-    :func:`lm_setup` applied to the paper profile during a smoke run. The quick profile is never
-    changed."""
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
-    return lm_setup(PROFILES[profile]) if profile == "paper" else PROFILES[profile]

@@ -521,19 +521,20 @@ _TARGET_SPLITS = {
 }
 
 
-def target_sentences(task: str, data_dir=None) -> list[str]:
+def target_sentences(task: str, data_dir=None, max_pairs: int | None = None) -> list[str]:
     """The unlabeled sentences of a task's whole data set: the papers' "target" setting.
 
     STS-B: train, dev and test; SICK-R: train, trial and test; STS12-16: the
     year's pairs. Both sides of every pair, duplicates removed, first
-    occurrence order; no scores are read. Chapter "BERT-flow and its rivals".
+    occurrence order; no scores are read. ``max_pairs`` caps each split's pairs
+    (:func:`aniso.data.thin`; the smoke profile's cap). Chapter "BERT-flow and its rivals".
     """
     from aniso.data import tasks as data_mod
 
     names = _TARGET_SPLITS.get(task, (task,))
     sentences = []
     for name in names:
-        t = data_mod.load_task(name, data_dir=data_dir)
+        t = data_mod.load_task(name, data_dir=data_dir, max_pairs=max_pairs)
         sentences += t.sentences1 + t.sentences2
     return list(dict.fromkeys(sentences))
 
