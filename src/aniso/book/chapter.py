@@ -91,7 +91,7 @@ class _Chapter:
 _CURRENT: _Chapter | None = None
 
 
-def start_chapter(profile, chapter: str, threads: str = "free"):
+def start_chapter(profile, chapter: str, threads: str = "all"):
     """Open a chapter and return its :class:`aniso.experiments.profiles.Profile` (``profile``
     is the parameters cell's ``PROFILE``, a name): style, warning filters, thread policy
     (:mod:`aniso.util.threads`), the device (the quick profile stays on the CPU:

@@ -48,7 +48,7 @@ from aniso.encoders.models import TransformerEncoder, model_path
 from aniso.evaluation.sts import DevProbe
 from aniso.util import files
 from aniso.util.devices import barrier, distributed_args, precision
-from aniso.util.threads import free_threads
+from aniso.util.threads import all_threads
 
 __all__ = [
     "SimCSEConfig",
@@ -518,7 +518,7 @@ def train_simcse(
                 (run_dir / "evals.jsonl").unlink(missing_ok=True)
         barrier()
         t0 = time.perf_counter()
-        with free_threads():  # one thread when another process holds a core (see free_cores)
+        with all_threads():  # the machine's CPUs, not its load: the same numbers on a busy one
             trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
         seconds = time.perf_counter() - t0
         state = trainer.state

@@ -355,9 +355,9 @@ def evaluate_many(
     e.g. a whitening applied to ``emb_last_avg``. ``max_pairs`` caps each task's pairs
     (:func:`aniso.data.thin`; the smoke profile's cap).
     """
-    from aniso.util.threads import free_threads
+    from aniso.util.threads import all_threads
 
-    with free_threads():
+    with all_threads():
         return _evaluate_many(
             load_encoder(encoder), tasks, poolings, transforms, data_dir, max_pairs
         )

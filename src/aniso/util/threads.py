@@ -5,12 +5,16 @@ Two policies, both measured on a 2-core machine:
 * ``"one"``: torch and the BLAS on one thread. Reductions depend on the thread
   count, so this gives the same numbers on every machine; chapters 1 and 2 (tiny
   language models, where one thread is also the fastest) use it.
-* ``"all"``: one torch thread per CPU this process may use (:func:`available_cpus`; chapters
-  that only encode with a fixed thread count, for numbers that do not depend on the machine's
-  load: chapter 0, the appendix).
-* ``"free"``: as many torch threads as there are idle cores (:func:`free_cores`).
-  With two threads on a machine where another process holds a core, every operation
-  waits for the starved thread and training runs several times slower than with one.
+* ``"all"``: one torch thread per CPU this process may use (:func:`available_cpus`), for every
+  other chapter, and inside the SimCSE trainer and the STS evaluation (:class:`all_threads`).
+
+The thread count never follows the machine's load. It once did (a policy ``"free"``: as many
+threads as idle cores, because two threads on a machine where another process holds a core
+run several times slower than one), but a float sum depends on the thread count, so the same
+command gave other numbers (1e-7 apart) when something else was running: a SimCSE run trained
+twice in one test differed in its third loss. A busy machine is now slower, never different.
+Only the number of worker *processes* of :func:`aniso.lm.parallel.train_many` follows the load
+(:func:`free_cores`); each worker runs on one thread, so its numbers do not depend on it.
 
 Every count here comes from :func:`available_cpus`, never from ``os.cpu_count()``: in a
 container (Binder, Docker, Kubernetes) the host's cores are visible but the process may use
@@ -25,7 +29,7 @@ import time
 
 import torch
 
-POLICIES = ("one", "free", "all")
+POLICIES = ("one", "all", "free")  # "free": the old name of "all", kept for the notebooks' calls
 
 
 def available_cpus() -> int:
@@ -46,10 +50,11 @@ def available_cpus() -> int:
 
 def free_cores() -> int:
     """CPUs not busy with other processes right now (at least 1, at most :func:`available_cpus`),
-    to use as torch's thread count.
+    as the number of worker processes to start.
 
-    Chapter "SimCSE". Measured from ``/proc/stat`` over 0.3 s, on the CPUs of the affinity mask
-    (all of them when their lines are missing); :func:`available_cpus` off Linux.
+    Chapter 1 (the worker processes of :func:`aniso.lm.parallel.train_many`, each on one
+    thread). Measured from ``/proc/stat`` over 0.3 s, on the CPUs of the affinity mask (all of
+    them when their lines are missing); :func:`available_cpus` off Linux.
     """
     n = available_cpus()
     try:
@@ -106,14 +111,14 @@ class one_thread:
         self.blas.restore_original_limits()
 
 
-class free_threads:
-    """Use :func:`free_cores` torch threads inside the block (re-measured on entry), then restore.
-
-    Chapter "SimCSE"."""
+class all_threads:
+    """Use one torch thread per CPU this process may use (:func:`available_cpus`) inside the
+    block, then restore: a count that depends on the machine, never on its load. Chapter
+    "SimCSE"."""
 
     def __enter__(self):
         self.before = torch.get_num_threads()
-        torch.set_num_threads(free_cores())
+        torch.set_num_threads(available_cpus())
         return self
 
     def __exit__(self, *exc):
@@ -123,7 +128,8 @@ class free_threads:
 def apply_policy(policy: str) -> int:
     """Apply a thread policy (one of :data:`POLICIES`) from now on; returns torch's thread count.
 
-    Chapter "The problem". ``"free"`` and ``"all"`` also cap the BLAS at :func:`available_cpus`.
+    Chapter "The problem". ``"all"`` also caps the BLAS at :func:`available_cpus`; ``"free"`` is
+    the same as ``"all"`` (see the module docstring).
     """
     if policy not in POLICIES:
         raise ValueError(f"thread policy {policy!r}: expected one of {POLICIES}")
@@ -131,5 +137,5 @@ def apply_policy(policy: str) -> int:
         one_thread().__enter__()
         return torch.get_num_threads()
     _limit_blas(available_cpus())
-    torch.set_num_threads(free_cores() if policy == "free" else available_cpus())
+    torch.set_num_threads(available_cpus())
     return torch.get_num_threads()
