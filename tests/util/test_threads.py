@@ -45,7 +45,8 @@ def test_a_quota_bounds_every_policy_and_free_cores(quota, monkeypatch):
     assert 1 <= threads.free_cores() <= quota
     assert threads.apply_policy("all") == quota
     assert all(n <= quota for n in _blas_threads())
-    assert threads.apply_policy("free") == quota  # the old name of "all"
+    with pytest.raises(ValueError, match="free"):
+        threads.apply_policy("free")  # gone: a thread count that followed the load
     with threads.all_threads():
         assert torch.get_num_threads() == quota
     assert threads.apply_policy("one") == 1

@@ -18,7 +18,7 @@ Only the number of worker *processes* of :func:`aniso.lm.parallel.train_many` fo
 
 Every count here comes from :func:`available_cpus`, never from ``os.cpu_count()``: in a
 container (Binder, Docker, Kubernetes) the host's cores are visible but the process may use
-only those of its affinity mask and its cgroup CPU quota. ``"all"`` and ``"free"`` also cap the
+only those of its affinity mask and its cgroup CPU quota. ``"all"`` also caps the
 BLAS's thread pools (which start one thread per host core) at that number.
 """
 
@@ -29,7 +29,7 @@ import time
 
 import torch
 
-POLICIES = ("one", "all", "free")  # "free": the old name of "all", kept for the notebooks' calls
+POLICIES = ("one", "all")
 
 
 def available_cpus() -> int:
@@ -128,8 +128,7 @@ class all_threads:
 def apply_policy(policy: str) -> int:
     """Apply a thread policy (one of :data:`POLICIES`) from now on; returns torch's thread count.
 
-    Chapter "The problem". ``"all"`` also caps the BLAS at :func:`available_cpus`; ``"free"`` is
-    the same as ``"all"`` (see the module docstring).
+    Chapter "The problem". ``"all"`` also caps the BLAS at :func:`available_cpus`.
     """
     if policy not in POLICIES:
         raise ValueError(f"thread policy {policy!r}: expected one of {POLICIES}")
