@@ -1,12 +1,16 @@
-"""Results over several seeds: the book's "mean ± sd" and its rule for a tie.
+"""Results over several seeds: the book's "mean ± sd", its rule for a tie, and paired intervals.
 
 One seed is an anecdote. The chapters report every repeated run as the mean and the
 standard deviation across seeds (:func:`mean_sd`), and call two results a tie when their
 means differ by less than the spread (:func:`tie`). :mod:`aniso.experiments.reference` re-exports
-both, which is where the chapters call them. Chapters 1 and 2.
+both, which is where the chapters call them. Chapters 1 and 2. :func:`paired_seed_interval`
+(seeds paired) and :func:`paired_bootstrap` (sentence pairs resampled) give a difference with
+its confidence interval (:class:`Interval`), the test that is to replace :func:`tie`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -65,3 +69,102 @@ def agree(fresh, reference, spread=None, fraction: float = AGREEMENT) -> tuple[b
     tol = fraction * float(spread)
     worst = float(np.abs(a - b).max()) / tol if tol > 0 else float("inf")
     return bool(worst < 1), worst
+
+
+# ----------------------------------------------------------------------------- paired intervals
+@dataclass(frozen=True)
+class Interval:
+    """A difference between two models and its confidence interval: the test meant to replace
+    :func:`tie` for "better", "worse" and "no difference" in every chapter (not yet used by
+    one: the chapters still call :func:`tie`).
+
+    ``estimate`` is the difference (first minus second), ``low`` and ``high`` the interval's
+    ends at ``confidence``, ``n`` the number of paired units (seeds or sentence pairs) and
+    ``method`` how the interval was made.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    confidence: float
+    n: int
+    method: str
+
+    @property
+    def sign(self) -> int:
+        """+1 when the whole interval lies above 0, -1 when below, 0 when it covers 0."""
+        return 1 if self.low > 0 else -1 if self.high < 0 else 0
+
+    def format(self, digits: int = 2) -> str:
+        """``"+1.23 [+0.45, +2.01]"``: the difference and its interval."""
+        return f"{self.estimate:+.{digits}f} [{self.low:+.{digits}f}, {self.high:+.{digits}f}]"
+
+
+def paired_seed_interval(a, b, confidence: float = 0.95) -> Interval:
+    """The mean of ``a[i] - b[i]`` over seeds and its Student-t interval (for the seed
+    comparisons of chapters 1, 2, 4 and 5, which still use :func:`tie`).
+
+    ``a`` and ``b`` hold one value per seed, in the same seed order: two models trained with
+    the same seed see the same data in the same order and start from the same draw where
+    they can, so their difference is measured seed by seed (a paired test), which is tighter
+    and more honest than comparing two spreads. The same interval as
+    ``scipy.stats.ttest_rel(a, b).confidence_interval(confidence)``; at least two seeds.
+    """
+    a, b = np.asarray(list(a), dtype=np.float64), np.asarray(list(b), dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"paired_seed_interval: {a.shape} values against {b.shape}")
+    if len(a) < 2:
+        raise ValueError("paired_seed_interval: one seed has no spread; train at least two")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie between 0 and 1, got {confidence}")
+    from scipy.stats import t
+
+    d = a - b
+    mean, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+    half = float(t.ppf((1 + confidence) / 2, len(d) - 1)) * se
+    return Interval(mean, mean - half, mean + half, confidence, len(d), "paired t over seeds")
+
+
+def paired_bootstrap(
+    x, y, gold, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> Interval:
+    """Spearman x 100 of ``x`` against ``gold`` minus that of ``y``, with a percentile interval
+    from a bootstrap over the pairs (for one model against another on the same STS pairs,
+    as in chapters 0, 3 and 6; not yet used by them).
+
+    ``x`` and ``y`` are two models' scores (cosines) of the same sentence pairs, ``gold`` the
+    human scores. Each resample draws the pairs with replacement and scores both models on
+    the same draw (a paired bootstrap), so what is shared by the two models, the hard pairs
+    and the easy ones, cancels. :func:`scipy.stats.bootstrap` with ``paired=True`` does the
+    resampling; ``seed`` fixes it.
+    """
+    from scipy.stats import bootstrap, spearmanr
+
+    x, y, gold = (np.asarray(v, dtype=np.float64) for v in (x, y, gold))
+    if not x.shape == y.shape == gold.shape or x.ndim != 1:
+        raise ValueError(f"paired_bootstrap: shapes {x.shape}, {y.shape}, {gold.shape}")
+    if len(x) < 3:
+        raise ValueError("paired_bootstrap: at least three pairs")
+
+    def statistic(a, b, g):
+        return 100 * (spearmanr(a, g).statistic - spearmanr(b, g).statistic)
+
+    res = bootstrap(
+        (x, y, gold),
+        statistic,
+        n_resamples=n_resamples,
+        paired=True,
+        vectorized=False,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    ci = res.confidence_interval
+    return Interval(
+        float(statistic(x, y, gold)),
+        float(ci.low),
+        float(ci.high),
+        confidence,
+        len(x),
+        f"paired bootstrap over pairs ({n_resamples} resamples)",
+    )
