@@ -4,6 +4,10 @@
 `google.colab`, or the old `try: import aniso` bootstrap) of every notebook from that one file,
 tagged `remove-cell` so that it stays out of the rendered page. tests/bookbuild/test_publishing.py
 fails when a chapter's cell differs from the file.
+
+The cell installs the package only where a fresh Colab runtime lacks it, and keeps Colab's own
+PyTorch (binder/requirements-colab.txt does not pin torch). A plain (not editable) install lands
+in site-packages, which the running kernel already searches: no restart, no sys.path edits.
 """
 
 from __future__ import annotations

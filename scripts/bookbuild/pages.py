@@ -23,11 +23,13 @@ CHAPTERS_PAGE = "book/_chapters.md"
 LEDGER_PAGE = "book/_ledger.md"
 # The chapters that must have "What reproduces" rows: the build fails when one of them has none.
 LEDGER_CHAPTERS = [
+    "notebooks/00_the_problem.ipynb",
     "notebooks/01_representation_degeneration.ipynb",
     "notebooks/02_spectrum_control.ipynb",
     "notebooks/03_bert_flow_whitening.ipynb",
     "notebooks/04_simcse.ipynb",
     "notebooks/05_alignment_uniformity.ipynb",
+    "notebooks/06_conclusion.ipynb",
     "notebooks/07_reproducing_the_numbers.ipynb",
 ]
 VERDICTS = ("reproduced", "partly", "not at this scale", "contradicted")  # as in aniso.book.chapter
@@ -225,9 +227,18 @@ def _cell(text) -> str:
     return " ".join(str(text or "").split()).replace("|", "\\|")
 
 
+def ledger_summary(rows: dict[str, list[dict]]) -> list[str]:
+    """The page's first table: how many rows got each verdict, with a bar of that length."""
+    counts = {v: sum(r["verdict"] == v for rs in rows.values() for r in rs) for v in VERDICTS}
+    out = ["| verdict | rows | |", "|---|---|---|"]
+    out += [f"| {v} | {n} | {'█' * n} |" for v, n in counts.items()]
+    return out + [""]
+
+
 def ledger_page(rows: dict[str, list[dict]], profile: str = "quick") -> str:
-    """One table per chapter (claim, where in the paper, the paper's number, ours, verdict),
-    each under a heading that links to its chapter; a row's note goes below its table."""
+    """A summary (rows per verdict), then one table per chapter (claim, where in the paper, the
+    paper's number, ours, our effect with its interval, verdict), each under a heading that
+    links to its chapter; a row's note goes below its table."""
     if not rows:
         return "No chapter recorded a row in this build.\n"
     counts = {v: sum(r["verdict"] == v for rs in rows.values() for r in rs) for v in VERDICTS}
@@ -236,6 +247,7 @@ def ledger_page(rows: dict[str, list[dict]], profile: str = "quick") -> str:
         + ", ".join(f"{n} {v}" for v, n in counts.items())
         + ".",
         "",
+        *ledger_summary(rows),
     ]
     for nb, chapter_rows in rows.items():
         doc = nb[: -len(".ipynb")]
@@ -245,8 +257,8 @@ def ledger_page(rows: dict[str, list[dict]], profile: str = "quick") -> str:
             "",
             f"The chapter: {{doc}}`../{doc}`.",
             "",
-            "| claim | in the paper | paper | ours | verdict |",
-            "|---|---|---|---|---|",
+            "| claim | in the paper | paper | ours | our effect [95% interval] | verdict |",
+            "|---|---|---|---|---|---|",
         ]
         notes = []
         for r in chapter_rows:
@@ -259,7 +271,7 @@ def ledger_page(rows: dict[str, list[dict]], profile: str = "quick") -> str:
                 verdict += f" ({{ref}}`the test <{r['experiment']}>`)"
             out.append(
                 f"| {claim} | {_cell(r['where'])} | {_cell(r['paper'])} | "
-                f"{_cell(r['ours'])} | {verdict} |"
+                f"{_cell(r['ours'])} | {_cell(r.get('evidence', ''))} | {verdict} |"
             )
         out.append("")
         out += [f"- ({i}) {_cell(note)}" for i, note in enumerate(notes, 1)]

@@ -47,15 +47,56 @@ def test_glue_many_prefixes_every_key(chapter):
         book.glue_many("t_", [1, 2])
 
 
-def test_ledger_rows_are_checked_glued_and_read_back(chapter, tmp_path):
-    book.ledger_row("a claim", "Table 1", "76.3", "47.6", "partly", 47.6 < 76.3)
-    with pytest.raises(book.ClaimError, match="another claim: reproduced"):
-        book.ledger_row("another claim", "Eq. 3", "1", "2", "reproduced", False)
-    with pytest.raises(ValueError, match="verdict"):
-        book.ledger_row("x", "y", "1", "2", "almost", True)
+def test_the_rubric_gives_every_verdict():
+    assert book.verdict_for(1) == "reproduced"
+    assert book.verdict_for(1, "only on STS-B") == "partly"
+    assert book.verdict_for(0) == book.verdict_for(0, "x") == "not at this scale"
+    assert book.verdict_for(-1) == book.verdict_for(-1, "x") == "contradicted"
+    assert set(book.RUBRIC) == set(book.VERDICTS)
+    with pytest.raises(ValueError, match="sign"):
+        book.verdict_for(2)
+
+
+def test_ledger_rows_derive_their_verdict_glue_and_read_back(chapter, tmp_path):
+    from aniso.util.stats import paired_seed_interval
+
+    # the paper's direction is "a above b": differences 1.0, 1.2, 0.8 exclude 0
+    effect = paired_seed_interval([2.0, 2.2, 1.8], [1.0, 1.0, 1.0])
+    row = book.ledger_row("a claim", "Table 1", "76.3", "47.6", effect, partial="only one set")
+    assert row.verdict == "partly" and row.note == "Partly: only one set."
+    assert row.evidence == "+1.00 [+0.50, +1.50] (paired t over seeds, n = 3)"
+    flat = paired_seed_interval([1.0, 2.0, 3.0], [2.5, 2.5, 2.6])
+    assert book.ledger_row("flat", "Eq. 3", "1", "2", flat).verdict == "not at this scale"
+    assert book.ledger_row("exact", "Eq. 4", "1", "1", +1).verdict == "reproduced"
+    # "as well as": the differences -0.5, -0.5, -0.4 give -0.47 [-0.61, -0.32]
+    par = paired_seed_interval([1.0, 2.0, 3.1], [1.5, 2.5, 3.5])
+    assert book.ledger_row("par", "Sec. 5", "on par", "x", par, margin=1).verdict == "reproduced"
+    row = book.ledger_row("near", "Sec. 5", "on par", "x", par, margin=0.5)
+    assert row.verdict == "not at this scale" and row.evidence.endswith("as good within 0.5")
+    row = book.ledger_row("far", "Sec. 5", "on par", "x", par, margin=0.1, experiment="x")
+    assert row.verdict == "contradicted"
+    with pytest.raises(TypeError, match="margin"):
+        book.ledger_row("x", "y", "1", "2", +1, margin=1)
+    with pytest.raises(TypeError, match="Interval"):
+        book.ledger_row("x", "y", "1", "2", True)  # a bool is not a sign: say which way
+    with pytest.raises(TypeError, match="Interval"):
+        book.ledger_row("x", "y", "1", "2", 0.5)
     table = book.show_ledger().data
-    assert list(table.columns) == ["claim", "in the paper", "paper's number", "ours", "verdict"]
-    assert table.iloc[0].tolist() == ["a claim", "Table 1", "76.3", "47.6", "partly"]
+    assert list(table.columns) == [
+        "claim",
+        "in the paper",
+        "paper's number",
+        "ours",
+        "our effect [95% interval]",
+        "verdict",
+    ]
+    assert table.iloc[0, [0, 1, 2, 3, 5]].tolist() == [
+        "a claim",
+        "Table 1",
+        "76.3",
+        "47.6",
+        "partly",
+    ]
     # read_ledger parses what myst-nb stores for a glued string: its repr as text/plain
     stored = chapter[book.LEDGER_GLUE]
     prefix = "application/papermill.record/"  # what myst-nb writes for glue(..., display=False)
@@ -77,26 +118,24 @@ def test_ledger_rows_are_checked_glued_and_read_back(chapter, tmp_path):
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps(nb))
     rows = book.read_ledger(path)
-    assert rows == [
-        {
-            "chapter": "0. Test",
-            "claim": "a claim",
-            "where": "Table 1",
-            "paper": "76.3",
-            "ours": "47.6",
-            "verdict": "partly",
-            "note": "",
-            "experiment": "",
-        }
-    ]
+    assert rows[0] == {
+        "chapter": "0. Test",
+        "claim": "a claim",
+        "where": "Table 1",
+        "paper": "76.3",
+        "ours": "47.6",
+        "verdict": "partly",
+        "note": "Partly: only one set.",
+        "experiment": "",
+        "evidence": "+1.00 [+0.50, +1.50] (paired t over seeds, n = 3)",
+    }
+    assert [r["verdict"] for r in rows][:3] == ["partly", "not at this scale", "reproduced"]
 
 
 def test_a_contradicted_row_names_its_experiment(chapter):
     with pytest.raises(ValueError, match="name the experiment"):
-        book.ledger_row("rare words are far apart", "Obs. 2", "far", "near", "contradicted", True)
-    row = book.ledger_row(
-        "rare words are far apart", "Obs. 2", "far", "near", "contradicted", True, experiment="x"
-    )
+        book.ledger_row("rare words are far apart", "Obs. 2", "far", "near", -1)
+    row = book.ledger_row("rare words are far apart", "Obs. 2", "far", "near", -1, experiment="x")
     assert row.experiment == "x"
 
 

@@ -469,6 +469,7 @@ ROWS = [
         "ours": "0.35",
         "verdict": "reproduced",
         "note": "",
+        "evidence": "+0.30 [+0.20, +0.40] (paired t over seeds, n = 3)",
     },
     {
         "chapter": "1. Gao et al. 2019",
@@ -506,9 +507,12 @@ def test_ledger_page_has_one_narrow_table_per_chapter_with_a_link():
     assert "(profile `quick`): 1 reproduced, 1 partly, 0 not at this scale, 1 contradicted." in page
     assert page.index("### 1. Gao et al. 2019") < page.index("### 4. SimCSE")
     assert "The chapter: {doc}`../notebooks/01_x`." in page
-    assert page.count("| claim | in the paper | paper | ours | verdict |") == 2
-    table = [line for line in page.splitlines() if line.startswith("| ")]
-    assert all(line.count(" | ") == 4 for line in table), "five columns, no stray column break"
+    assert page.count("| claim | in the paper | paper | ours | our effect [95% interval] |") == 2
+    assert "| reproduced | 1 | █ |" in page and "| not at this scale | 0 |  |" in page
+    chapters = page[page.index("### ") :]  # the chapters' tables, after the summary
+    table = [line for line in chapters.splitlines() if line.startswith("| ")]
+    assert all(line.count(" | ") == 5 for line in table), "six columns, no stray column break"
+    assert "| +0.30 [+0.20, +0.40] (paired t over seeds, n = 3) | **reproduced** |" in page
     assert "the cosine regularizer \\| lowers perplexity (1)" in page
     assert "- (1) a 2-layer LM, five epochs" in page  # the note, below its table, on one line
     assert "| **contradicted** ({ref}`the test <cosreg-test>`) |" in page
@@ -546,7 +550,7 @@ def test_ledger_chapters_without_rows_fail_the_build(tmp_path, monkeypatch, caps
 def test_ledger_chapters_are_in_the_toc_and_the_page_includes_the_generated_table():
     assert [nb for nb in pages.LEDGER_CHAPTERS if nb not in common.toc_notebooks()] == []
     chapters = [Path(nb).name[:2] for nb in pages.LEDGER_CHAPTERS]
-    assert chapters == ["01", "02", "03", "04", "05", "07"]
+    assert chapters == ["00", "01", "02", "03", "04", "05", "06", "07"]
     text = (ROOT / "book" / "what_reproduces.md").read_text()
     assert "```{include} _ledger.md" in text
     for verdict in pages.VERDICTS:

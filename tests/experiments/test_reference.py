@@ -77,9 +77,19 @@ def test_mean_sd_and_tie():
     assert reference.mean_sd([0.5, 0.5, 0.5], 2) == "0.50 ± 0.00"
     assert reference.mean_sd([200.62]) == "200.6 (1 seed)" and reference.mean_sd([]) == "–"
     assert reference.mean_sd([1e-6, 3e-6], fmt=".1e") == "2.0e-06 ± 1.4e-06"
-    assert reference.tie([1.0, 2.0, 3.0], [2.5, 2.5, 2.6])  # 0.5 < sd 1.0
-    assert not reference.tie([1.0, 1.1, 1.2], [2.0, 2.1, 2.2])  # 1.0 > sd 0.1
-    assert not reference.tie([1.0], [1.0, 1.1, 1.2])  # one seed has no spread: never a tie
+    # differences -1.5, -0.5, +0.4: mean -0.533, sd 0.950, half-width 4.303 * 0.950 / sqrt(3)
+    assert reference.tie([1.0, 2.0, 3.0], [2.5, 2.5, 2.6])
+    assert not reference.differ([1.0, 2.0, 3.0], [2.5, 2.5, 2.6])
+    # a constant shift of 1.0 with a little noise: the interval excludes 0
+    assert not reference.tie([1.0, 1.1, 1.2], [2.0, 2.12, 2.19])
+    assert reference.differ([1.0, 1.1, 1.2], [2.0, 2.12, 2.19])
+    # the old rule called this a difference (|0.3| > the larger sd, 0.1); paired, the
+    # differences 0.1, 0.5, 0.3 (half-width 4.303 * 0.2 / sqrt(3) = 0.50) cover 0
+    assert reference.tie([1.1, 1.5, 1.3], [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="no spread"):
+        reference.tie([1.0], [1.1])  # one seed: no test
+    with pytest.raises(ValueError):
+        reference.tie([1.0, 1.1], [1.0, 1.1, 1.2])  # seeds must pair
 
 
 def test_agree_within_a_tenth_of_the_seed_spread():

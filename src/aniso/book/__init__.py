@@ -4,6 +4,7 @@ Only notebooks and the build import it."""
 from aniso.book.chapter import (  # the public names of :mod:`aniso.book.chapter`
     BOOKKEEPING_CALL,
     LEDGER_GLUE,
+    RUBRIC,
     STRICT_ENV,
     VERDICTS,
     BookkeepingWarning,
@@ -23,11 +24,13 @@ from aniso.book.chapter import (  # the public names of :mod:`aniso.book.chapter
     show_ledger,
     start_chapter,
     strict,
+    verdict_for,
 )
 
 __all__ = [
     "BOOKKEEPING_CALL",
     "LEDGER_GLUE",
+    "RUBRIC",
     "STRICT_ENV",
     "VERDICTS",
     "BookkeepingWarning",
@@ -47,4 +50,5 @@ __all__ = [
     "show_ledger",
     "start_chapter",
     "strict",
+    "verdict_for",
 ]

@@ -10,9 +10,10 @@ rendered page hides, so that the code a reader sees is the code that teaches.
   supporting it, the book's build fails with the sentence's text (:func:`strict`); in a
   reader's Jupyter, Binder or Colab it warns and the chapter goes on (the smoke profile prints
   it).
-* :func:`ledger_row` records one line of the chapter's "What reproduces" table;
-  :func:`show_ledger` prints the chapter's rows and glues them for the book's page,
-  which :func:`read_ledger` collects from the executed notebooks.
+* :func:`ledger_row` records one line of the chapter's "What reproduces" table, whose verdict
+  follows from the page's rubric (:func:`verdict_for`); :func:`show_ledger` prints the
+  chapter's rows and glues them for the book's page, which :func:`read_ledger` collects from
+  the executed notebooks.
 
 **Strict and student runs.** The book's build (``make book``, ``make test``, CI, the publishing
 workflow) sets ``ANISO_STRICT=1``: a sentence the numbers no longer support stops it. Anywhere
@@ -77,6 +78,7 @@ class LedgerRow:
     verdict: str
     note: str = ""
     experiment: str = ""  # MyST label of the experiment that tests an explanation
+    evidence: str = ""  # our effect's interval (or "one computation"), as the rubric read it
 
 
 @dataclass
@@ -205,34 +207,95 @@ def claim(text: str, holds) -> None:
         )
 
 
+RUBRIC = {
+    "reproduced": "our effect points the paper's way beyond the noise, and the whole claim holds",
+    "partly": "our effect points the paper's way beyond the noise, and part of the claim does "
+    "not hold (the row says which)",
+    "not at this scale": "our interval covers no effect: the experiment cannot tell",
+    "contradicted": "our effect points against the paper beyond the noise",
+}
+
+
+def verdict_for(sign: int, partial: str = "") -> str:
+    """The verdict the "What reproduces" page's rubric (:data:`RUBRIC`) gives a row.
+
+    ``sign`` is the sign of our effect, oriented so that +1 is the paper's direction: +1 (or
+    -1) when its 95% interval lies wholly on that side (or the other), 0 when it covers no
+    effect (:attr:`aniso.util.stats.Interval.sign`). ``partial`` says what part of the claim
+    does not hold ("" when the whole claim does). Chapter "The problem".
+    """
+    if sign not in (-1, 0, 1):
+        raise ValueError(f"sign must be -1, 0 or +1, got {sign!r}")
+    if sign < 0:
+        return "contradicted"
+    if sign == 0:
+        return "not at this scale"
+    return "partly" if partial else "reproduced"
+
+
+def _evidence(effect, margin: float = 0.0) -> tuple[int, str]:
+    """(sign, text) of a row's effect: an Interval, or the sign of one computation. With a
+    ``margin`` (a claim that one method does as well as another) the interval is read against
+    ``-margin`` instead of 0."""
+    from aniso.util.stats import Interval
+
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    if isinstance(effect, Interval):
+        text = f"{effect.format()} ({effect.method}, n = {effect.n})"
+        if not margin:
+            return effect.sign, text
+        sign = 1 if effect.low > -margin else -1 if effect.high < -margin else 0
+        return sign, f"{text}; as good within {margin:g}"
+    if margin:
+        raise TypeError("a margin needs an Interval: the sign of one computation has no width")
+    if isinstance(effect, (bool, np.bool_)) or effect not in (-1, 0, 1):
+        raise TypeError(
+            "effect must be an aniso.util.stats.Interval (oriented: positive is the paper's "
+            f"direction) or the sign -1, 0 or +1 of one exact computation, got {effect!r}"
+        )
+    return int(effect), "one computation, no interval"
+
+
 def ledger_row(
     claim_text: str,
     where: str,
     paper: str,
     ours: str,
-    verdict: str,
-    holds,
+    effect,
+    partial: str = "",
     note: str = "",
     experiment: str = "",
+    margin: float = 0.0,
+    test: str = "",
 ) -> LedgerRow:
-    """Record one row of the chapter's "What reproduces" table, guarded like :func:`claim`.
+    """Record one row of the chapter's "What reproduces" table; the verdict is derived.
 
     ``paper`` and ``ours`` are the two numbers as text (ours formatted from a computed
-    value); ``verdict`` is one of :data:`VERDICTS`, written by the author, and ``holds``
-    is the check that the numbers support it. ``experiment`` is the MyST label (``(name)=``
-    above a section of the chapter) of the experiment that tests an explanation; a
-    "contradicted" row must have one, and the book's ledger page links to it. Chapter "The
-    problem".
+    value). ``effect`` is our effect in the paper's direction: an
+    :class:`aniso.util.stats.Interval` whose positive side is the paper's (a paired interval
+    over seeds, or a paired bootstrap over sentence pairs), or, where one exact computation
+    decides (a toy, a fixed set of vectors, a single run where no seeds were trained), its
+    sign; the page then says "one computation, no interval". ``partial`` names the part of the
+    claim that does not hold. :func:`verdict_for` turns the two into the verdict.
+    ``experiment`` is the MyST label (``(name)=`` above a section of the chapter) of the
+    experiment that tests an explanation; a "contradicted" row must have one, and the book's
+    ledger page links to it. Chapter "The problem".
     """
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict {verdict!r}: expected one of {VERDICTS}")
+    sign, evidence = _evidence(effect, margin)
+    if test:
+        evidence = test
+    verdict = verdict_for(sign, partial)
     if verdict == "contradicted" and not experiment:
         raise ValueError(
             f"{claim_text!r} is contradicted: name the experiment that tests an explanation "
             "(experiment='<MyST label of its section>')"
         )
-    claim(f"{claim_text}: {verdict}", holds)
-    row = LedgerRow(_chapter().name, claim_text, where, paper, ours, verdict, note, experiment)
+    if partial:
+        note = f"Partly: {partial}." + (f" {note}" if note else "")
+    row = LedgerRow(
+        _chapter().name, claim_text, where, paper, ours, verdict, note, experiment, evidence
+    )
     _chapter().rows.append(row)
     return row
 
@@ -244,8 +307,12 @@ def ledger_table(rows) -> "pd.DataFrame":  # noqa: F821
     frame = pd.DataFrame([asdict(r) if isinstance(r, LedgerRow) else r for r in rows])
     if frame.empty:
         return frame
-    return frame[["claim", "where", "paper", "ours", "verdict"]].rename(
-        columns={"where": "in the paper", "paper": "paper's number", "ours": "ours"}
+    return frame[["claim", "where", "paper", "ours", "evidence", "verdict"]].rename(
+        columns={
+            "where": "in the paper",
+            "paper": "paper's number",
+            "evidence": "our effect [95% interval]",
+        }
     )
 
 

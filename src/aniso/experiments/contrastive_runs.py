@@ -1,15 +1,16 @@
 """The contrastive reference runs: SimCSE's runs of chapter 4, the alignment + uniformity sweep of
-chapter 5, the tests of chapter 6 and the pitfalls of chapter 7, trained longer or with more
-seeds than a chapter can afford.
+chapter 5, the tests of chapter 6 (with SimCSE's hyperparameter grid and a temperature sweep) and
+the pitfalls of chapter 7, trained longer or with more seeds than a chapter can afford.
 
-Each plan (:data:`SIMCSE_PLAN`, :data:`AU_PLAN`, :data:`CONCLUSION_PLAN`, :data:`PITFALLS_PLAN`)
+Each plan (:data:`SIMCSE_PLAN`, :data:`AU_PLAN`, :data:`CONCLUSION_PLAN`, :data:`GRID_PLAN`,
+:data:`PITFALLS_PLAN`)
 resolves to training configurations (:func:`simcse_configs`, ...); the committed file records
 the SHA-256 of the plan and of every run's key (configuration, base model's weights, code
 version), which the tests check. One command regenerates each file
 (:mod:`aniso.experiments.reference` holds the command, the language-model run and
 :func:`aniso.experiments.results.load`)::
 
-    python -m aniso.experiments.reference simcse | au | conclusion | pitfalls
+    python -m aniso.experiments.reference simcse | au | conclusion | grid | pitfalls
 
 The chapters read per-seed values with :func:`per_seed`, and the quick profile's ablation runs
 with :func:`recorded_evals`.
@@ -128,6 +129,65 @@ def conclusion_plan_hash(plan: dict = CONCLUSION_PLAN) -> str:
     return _contrastive_hash(plan, conclusion_configs(plan))
 
 
+# Chapter 6's question whether SimCSE was held back by its hyperparameters on the stand-in. SimCSE's
+# Appendix A grid-searched batch size {64, 128, 256, 512} x learning rate {1e-5, 3e-5, 5e-5} on
+# STS-B dev; the stand-in's quick run reuses BERT-base's choice (64, 3e-5). Every grid point
+# here sees the quick run's 3,200 sentences once (the paper: one epoch of wiki1m), with STS-B dev
+# evaluated every 1,600 sentences; the point best on STS-B dev (seed 42) is then trained with
+# the other seeds. The temperature sweep runs the quick configuration with five temperatures
+# (SimCSE's Table D.1 tried 0.001 to 1), three seeds each.
+GRID_PLAN = {
+    "batch_sizes": [64, 128, 256, 512],
+    "lrs": [1e-5, 3e-5, 5e-5],
+    "grid_seed": 42,
+    "seeds": [42, 43, 44],
+    "eval_sentences": 1600,
+    "temperatures": [0.01, 0.02, 0.05, 0.1, 0.2],
+}
+
+
+def grid_point(batch_size: int, lr: float) -> str:
+    """The name of one point of the grid (chapter "Conclusion")."""
+    return f"grid: batch {batch_size}, lr {lr:g}"
+
+
+def grid_configs(plan: dict = GRID_PLAN) -> dict:
+    """``{(run, seed): SimCSEConfig}`` of the grid (seed ``grid_seed``) and of the temperature
+    sweep (every seed) of chapter 6's hyperparameter reference run (chapter "Conclusion"). The
+    best grid point's other seeds are chosen by :func:`run_grid` after the grid has run."""
+    from aniso.experiments.book_plans import book_configs
+
+    unsup = book_configs("quick")["unsup"]
+    out = {}
+    for b in plan["batch_sizes"]:
+        for lr in plan["lrs"]:
+            out[grid_point(b, lr), plan["grid_seed"]] = unsup.replace(
+                batch_size=b,
+                lr=lr,
+                eval_every=max(1, plan["eval_sentences"] // b),
+                seed=plan["grid_seed"],
+            )
+    for t in plan["temperatures"]:
+        for seed in plan["seeds"]:
+            out[f"temperature {t:g}", seed] = unsup.replace(temperature=t, seed=seed)
+    return out
+
+
+def grid_plan_hash(plan: dict = GRID_PLAN) -> str:
+    """SHA-256 of chapter 6's hyperparameter plan and of every run's key."""
+    return _contrastive_hash(plan, grid_configs(plan))
+
+
+def best_grid_point(blob: dict) -> str:
+    """The grid point with the highest best STS-B dev Spearman at ``grid_seed`` (the first in
+    the plan's order on a tie): SimCSE's way of choosing its hyperparameters."""
+    seed = blob["plan"]["grid_seed"]
+    rows = [r for r in blob["runs"] if r["run"].startswith("grid:") and r["seed"] == seed]
+    if not rows:
+        raise KeyError("no grid point in this reference file")
+    return max(rows, key=lambda r: (max(r["evals"]["spearman"]), -rows.index(r)))["run"]
+
+
 # Chapter 7's pitfalls 3 and 4, three seeds each: the quick run (its MLP head saved, so that it
 # can be read out below the head and through it), the same run trained without the head, and the
 # first 25 steps of the quick schedule with one dropout mask for both views (SimCSE's "fixed
@@ -180,6 +240,24 @@ def run_conclusion(out_dir=None, plan: dict = CONCLUSION_PLAN) -> dict:
     )
 
 
+def run_grid(out_dir=None, plan: dict = GRID_PLAN) -> dict:
+    """Run chapter 6's hyperparameter reference run; write ``grid.json`` and ``grid.log``.
+
+    First the grid and the temperature sweep (:func:`grid_configs`), then the best grid point
+    (:func:`best_grid_point`) with the plan's other seeds, whose rows carry the same run name.
+    """
+    configs = grid_configs(plan)
+    blob = _run_contrastive("grid", plan, configs, grid_plan_hash(plan), out_dir, write=False)
+    best = best_grid_point(blob)
+    chosen = configs[best, plan["grid_seed"]]
+    extra = {(best, s): chosen.replace(seed=s) for s in plan["seeds"] if s != plan["grid_seed"]}
+    more = _run_contrastive("grid", plan, extra, blob["config_sha256"], out_dir, write=False)
+    blob["runs"] += more["runs"]
+    blob["best grid point"] = best
+    write_json((Path(out_dir) if out_dir else results_dir()) / "grid.json", blob)
+    return blob
+
+
 def run_pitfalls(out_dir=None, plan: dict = PITFALLS_PLAN) -> dict:
     """Run chapter 7's reference run; write ``pitfalls.json`` and ``pitfalls.log``."""
     return _run_contrastive(
@@ -187,7 +265,9 @@ def run_pitfalls(out_dir=None, plan: dict = PITFALLS_PLAN) -> dict:
     )
 
 
-def _run_contrastive(which: str, plan: dict, configs: dict, digest: str, out_dir=None) -> dict:
+def _run_contrastive(
+    which: str, plan: dict, configs: dict, digest: str, out_dir=None, write: bool = True
+) -> dict:
     """Train (or take from the cache) every run of ``configs``; record its STS-B dev evaluations,
     best step and (ablations aside) its test scores, "all" setting, with the run's own pooling
     (on ``plan["tasks"]``, default STS-B and SICK-R), in ``<which>.json``. A plan with
@@ -247,7 +327,8 @@ def _run_contrastive(which: str, plan: dict, configs: dict, digest: str, out_dir
             )
         print(f"[reference] {name} seed {seed}: best step {run.best_step}", flush=True)
     blob["environment"] = {"torch": torch.__version__, "numpy": np.__version__}
-    write_json(out / f"{which}.json", blob)
+    if write:
+        write_json(out / f"{which}.json", blob)
     return blob
 
 

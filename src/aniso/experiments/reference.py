@@ -4,7 +4,8 @@ Chapters 1 and 2 compare perplexities of tiny language models. After the quick p
 steps, 40% of the vocabulary has never been a prediction target, so the papers' perplexity
 *gains* cannot show. The LM reference run trains the same variants for :data:`LM_PLAN`
 ``["steps"]`` steps, with three seeds each. Chapter 4's SimCSE runs, chapter 5's alignment +
-uniformity sweep, chapter 6's tests and chapter 7's pitfalls are the contrastive reference
+uniformity sweep, chapter 6's tests and hyperparameter grid, and chapter 7's pitfalls are the
+contrastive reference
 runs, planned in :mod:`aniso.experiments.contrastive_runs`. Each commits small
 results (a JSON file and a log) under ``src/aniso/results/reference/``; the chapters load them
 with :func:`load` and show them beside their own quick runs, labelled. One command each
@@ -14,6 +15,7 @@ regenerates them (``--workers 2``: two LM runs at a time, one thread each)::
     python -m aniso.experiments.reference simcse [--out src/aniso/results/reference]
     python -m aniso.experiments.reference au [--out src/aniso/results/reference]
     python -m aniso.experiments.reference conclusion [--out src/aniso/results/reference]
+    python -m aniso.experiments.reference grid [--out src/aniso/results/reference]
     python -m aniso.experiments.reference pitfalls [--out src/aniso/results/reference]
 
 A file records the SHA-256 of its plan (:func:`plan_hash`: every resolved training
@@ -40,7 +42,15 @@ from aniso.experiments.results import (  # noqa: F401  (the chapters call refere
     results_dir,
     write_json,
 )
-from aniso.util.stats import AGREEMENT, agree, mean_sd, tie  # noqa: F401  (the chapters call these)
+from aniso.util.stats import (  # noqa: F401  (the chapters call these)
+    AGREEMENT,
+    Interval,
+    agree,
+    differ,
+    mean_sd,
+    paired_seed_interval,
+    tie,
+)
 
 LM_PLAN = {
     "vocab_size": 10000,
@@ -316,10 +326,11 @@ def main(argv=None) -> int:
     )
     ap.add_argument(
         "which",
-        choices=["lm", "simcse", "au", "conclusion", "pitfalls"],
+        choices=["lm", "simcse", "au", "conclusion", "grid", "pitfalls"],
         help="lm: the language models of chapters 1 and 2; simcse: chapter 4's runs; "
         "au: chapter 5's alignment + uniformity sweep; conclusion: chapter 6's "
-        "tests; pitfalls: chapter 7's MLP-head and shared-mask runs "
+        "tests; grid: chapter 6's SimCSE hyperparameter grid and temperature sweep; "
+        "pitfalls: chapter 7's MLP-head and shared-mask runs "
         "(aniso.experiments.contrastive_runs)",
     )
     ap.add_argument(

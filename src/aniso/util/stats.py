@@ -1,11 +1,13 @@
-"""Results over several seeds: the book's "mean ± sd", its rule for a tie, and paired intervals.
+"""Results over several seeds: the book's "mean ± sd", paired intervals, and what a tie is.
 
 One seed is an anecdote. The chapters report every repeated run as the mean and the
-standard deviation across seeds (:func:`mean_sd`), and call two results a tie when their
-means differ by less than the spread (:func:`tie`). :mod:`aniso.experiments.reference` re-exports
-both, which is where the chapters call them. Chapters 1 and 2. :func:`paired_seed_interval`
-(seeds paired) and :func:`paired_bootstrap` (sentence pairs resampled) give a difference with
-its confidence interval (:class:`Interval`), the test that is to replace :func:`tie`.
+standard deviation across seeds (:func:`mean_sd`). Whether two models differ is read from a
+confidence interval of their difference (:class:`Interval`): :func:`paired_seed_interval` when
+the same seeds trained both (the seeds share their data order), :func:`paired_bootstrap` when
+two models score the same sentence pairs. :func:`tie` ("no difference shown") and
+:func:`differ` are the two readings of a paired seed interval that the prose uses;
+:mod:`aniso.experiments.reference` re-exports them, which is where the chapters call them.
+Chapters 1 and 2.
 """
 
 from __future__ import annotations
@@ -30,17 +32,22 @@ def mean_sd(values, digits: int = 1, fmt: str | None = None) -> str:
     return f"{a.mean():{fmt}} ± {a.std(ddof=1):{fmt}}"
 
 
-def tie(a, b) -> bool:
-    """True when two sets of per-seed values differ by less than their spread. Chapters 1, 2.
+def tie(a, b, confidence: float = 0.95) -> bool:
+    """No difference shown: the paired interval of ``a - b`` over seeds covers 0. Chapters 1, 2.
 
-    The book's rule: the difference of the means is a tie when it is smaller than the
-    larger of the two standard deviations across seeds (ddof=1). With one value per side
-    there is no spread to compare with, and nothing is called a tie.
+    ``a`` and ``b`` hold one value per seed, in the same seed order
+    (:func:`paired_seed_interval`). With three seeds a 95% interval is wide (Student's t with
+    2 degrees of freedom is 4.30): a tie says that the seeds cannot tell the two apart, not
+    that the two are equal. The book's earlier rule (a difference of the means smaller than
+    the larger standard deviation) is retired: it was not a test.
     """
-    a, b = np.asarray(list(a), dtype=np.float64), np.asarray(list(b), dtype=np.float64)
-    if min(len(a), len(b)) < 2:
-        return False
-    return bool(abs(a.mean() - b.mean()) < max(a.std(ddof=1), b.std(ddof=1)))
+    return paired_seed_interval(a, b, confidence).sign == 0
+
+
+def differ(a, b, confidence: float = 0.95) -> bool:
+    """``a`` and ``b`` differ: the paired interval of ``a - b`` over seeds excludes 0
+    ("beyond the seed spread" in the prose). The negation of :func:`tie`. Chapters 1, 2."""
+    return not tie(a, b, confidence)
 
 
 #: A fresh run and a committed reference run of the same training "agree" when they differ by
@@ -74,9 +81,8 @@ def agree(fresh, reference, spread=None, fraction: float = AGREEMENT) -> tuple[b
 # ----------------------------------------------------------------------------- paired intervals
 @dataclass(frozen=True)
 class Interval:
-    """A difference between two models and its confidence interval: the test meant to replace
-    :func:`tie` for "better", "worse" and "no difference" in every chapter (not yet used by
-    one: the chapters still call :func:`tie`).
+    """A difference between two models and its confidence interval: the book's test for
+    "better", "worse" and "no difference" (:func:`tie`, :func:`differ`).
 
     ``estimate`` is the difference (first minus second), ``low`` and ``high`` the interval's
     ends at ``confidence``, ``n`` the number of paired units (seeds or sentence pairs) and
@@ -101,8 +107,8 @@ class Interval:
 
 
 def paired_seed_interval(a, b, confidence: float = 0.95) -> Interval:
-    """The mean of ``a[i] - b[i]`` over seeds and its Student-t interval (for the seed
-    comparisons of chapters 1, 2, 4 and 5, which still use :func:`tie`).
+    """The mean of ``a[i] - b[i]`` over seeds and its Student-t interval (the seed comparisons
+    of chapters 1, 2, 4, 5, 6 and 7; :func:`tie` reads it).
 
     ``a`` and ``b`` hold one value per seed, in the same seed order: two models trained with
     the same seed see the same data in the same order and start from the same draw where
