@@ -370,3 +370,17 @@ def test_the_readme_lists_every_chapter_of_the_toc_in_order():
             if line.startswith("# ")
         )
         assert title.lower().startswith(row.lower()), f"README row {row!r} is not {nb}: {title!r}"
+
+
+def test_every_figure_has_alt_text():
+    """Issue 26: a reader who cannot see a figure gets a description (glue:figure's :alt:)."""
+    missing = []
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "markdown":
+                continue
+            text = "".join(cell["source"])
+            for m in re.finditer(r"```\{glue:figure\} (\S+)\n((?::[^\n]*\n)*)", text):
+                if ":alt: " not in m.group(2):
+                    missing.append(f"{path.name}: {m.group(1)}")
+    assert not missing, missing

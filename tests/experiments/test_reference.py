@@ -242,6 +242,42 @@ def test_committed_pitfalls_results_match_the_plan():
     assert configs["ablation: shared_mask", 42].stop_after == quick["no_dropout"].stop_after
 
 
+def test_committed_grid_results_match_the_plan():
+    """Chapter 6's hyperparameter run: every point of SimCSE's batch x learning-rate grid at the
+    grid seed, the point best on STS-B dev with the other seeds, and the temperature sweep with
+    every seed; the grid point (64, 3e-5) and the temperature 0.05 are chapter 4's quick run."""
+    from aniso.experiments.book_plans import book_configs
+
+    blob = committed("grid", cref.grid_plan_hash(), cref.GRID_PLAN)
+    configs = cref.grid_configs()
+    plan = cref.GRID_PLAN
+    best = blob["best grid point"]
+    assert best == cref.best_grid_point(blob)
+    extra = [(best, s) for s in plan["seeds"] if s != plan["grid_seed"]]
+    assert [(r["run"], r["seed"]) for r in blob["runs"]] == [*configs, *extra]
+    chosen = configs[best, plan["grid_seed"]]
+    for r in blob["runs"]:
+        want = configs.get((r["run"], r["seed"])) or chosen.replace(seed=r["seed"])
+        assert r["key"] == want.key()
+        assert set(r["test"]) == {"stsb", "sickr"} and r["best_step"] in r["evals"]["step"]
+    unsup = book_configs("quick")["unsup"]
+    assert configs[cref.grid_point(64, 3e-5), 42].key() == unsup.key()
+    assert configs["temperature 0.05", 43].key() == unsup.replace(seed=43).key()
+
+
+def test_the_best_grid_point_is_the_best_on_dev_at_the_grid_seed():
+    runs = [
+        {"run": "grid: a", "seed": 42, "evals": {"spearman": [30.0, 41.0]}},
+        {"run": "grid: b", "seed": 42, "evals": {"spearman": [30.0, 45.0, 44.0]}},
+        {"run": "grid: c", "seed": 42, "evals": {"spearman": [45.0]}},  # a tie: the first wins
+        {"run": "grid: d", "seed": 43, "evals": {"spearman": [60.0]}},  # another seed
+        {"run": "temperature 0.1", "seed": 42, "evals": {"spearman": [70.0]}},  # not the grid
+    ]
+    assert cref.best_grid_point({"plan": {"grid_seed": 42}, "runs": runs}) == "grid: b"
+    with pytest.raises(KeyError):
+        cref.best_grid_point({"plan": {"grid_seed": 42}, "runs": runs[3:]})
+
+
 def _set(plan, path, value):
     *keys, last = path
     for k in keys:
@@ -256,6 +292,7 @@ def _set(plan, path, value):
         ("au", "AU_PLAN", ["variants", "λ = 0.1, t = 2", "uniform_t"], 3.0),
         ("conclusion", "CONCLUSION_PLAN", ["whiten_wiki"], 1000),
         ("pitfalls", "PITFALLS_PLAN", ["shared_mask_steps"], 20),
+        ("grid", "GRID_PLAN", ["lrs"], [3e-5]),
     ],
 )
 def test_contrastive_plan_hashes_follow_the_plan(name, plan_name, path, value):
