@@ -29,9 +29,12 @@ def test_cosine_histograms_one_panel_per_model_with_the_book_colour():
     # the similar pairs of mini-bert are drawn in mini-bert's colour
     colours = {matplotlib.colors.to_hex(p.get_facecolor()) for p in axes[0].patches}
     assert plotting.COLORS["mini-bert"] in colours
-    # densities: each histogram integrates to one over its bins
-    heights = [p.get_height() * p.get_width() for p in axes[1].patches[:10]]
-    assert abs(sum(heights) - 1) < 1e-9
+    # random pairs: one black outline, not filled, so that GloVe's grey fill stays distinct
+    assert [matplotlib.colors.to_hex(line.get_color()) for line in axes[1].lines] == ["#000000"]
+    # densities: the similar pairs' histogram (the filled bars) integrates to one over its bins
+    bars = axes[1].patches
+    assert len(bars) == 10 and all(p.get_fill() for p in bars)
+    assert abs(sum(p.get_height() * p.get_width() for p in bars) - 1) < 1e-9
     plt.close(fig)
 
 

@@ -72,7 +72,8 @@ def set_style() -> None:
 
 
 def cosine_histograms(groups: dict[str, tuple[np.ndarray, np.ndarray]], bins: int = 50):
-    """One panel per model: cosine of random pairs vs gold-similar pairs. Chapter "The problem".
+    """One panel per model: cosine of random pairs (black outline) vs gold-similar pairs (filled,
+    in the model's colour). Chapter "The problem".
 
     ``groups`` maps a model label to ``(random_pair_cosines, similar_pair_cosines)``; drawn with
     seaborn's ``histplot`` (densities on shared bins per panel).
@@ -84,15 +85,16 @@ def cosine_histograms(groups: dict[str, tuple[np.ndarray, np.ndarray]], bins: in
     )
     for ax, (label, (rand, sim)) in zip(axes[0], groups.items()):
         edges = np.linspace(min(rand.min(), sim.min()), 1.0, bins + 1)
-        sns.histplot(
+        sns.histplot(  # an outline, so that a grey model colour (GloVe) stays distinct
             rand,
             bins=edges,
             stat="density",
-            alpha=0.6,
-            color="#7f7f7f",
+            element="step",
+            fill=False,
+            color="black",
+            linewidth=1.2,
             label="random pairs",
             ax=ax,
-            edgecolor=None,
         )
         sns.histplot(
             sim,
