@@ -133,7 +133,7 @@ def test_ledger_rows_derive_their_verdict_glue_and_read_back(chapter, tmp_path):
 
 
 def test_a_contradicted_row_names_its_experiment(chapter):
-    with pytest.raises(ValueError, match="name the experiment"):
+    with pytest.raises(book.ClaimError, match="name the experiment"):
         book.ledger_row("rare words are far apart", "Obs. 2", "far", "near", -1)
     row = book.ledger_row("rare words are far apart", "Obs. 2", "far", "near", -1, experiment="x")
     assert row.experiment == "x"

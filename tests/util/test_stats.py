@@ -34,8 +34,10 @@ def test_pairing_is_what_makes_a_shared_seed_effect_cancel():
 
 
 def test_paired_seed_interval_refuses_what_it_cannot_test():
-    with pytest.raises(ValueError, match="one seed"):
-        paired_seed_interval([1.0], [2.0])
+    one = paired_seed_interval([1.0], [2.0])  # one seed: the whole line, nothing is shown
+    assert (one.estimate, one.low, one.high, one.n, one.sign) == (-1.0, -np.inf, np.inf, 1, 0)
+    with pytest.raises(ValueError, match="no seed"):
+        paired_seed_interval([], [])
     with pytest.raises(ValueError, match="against"):
         paired_seed_interval([1.0, 2.0], [1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="confidence"):

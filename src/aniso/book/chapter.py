@@ -286,10 +286,11 @@ def ledger_row(
     if test:
         evidence = test
     verdict = verdict_for(sign, partial)
-    if verdict == "contradicted" and not experiment:
-        raise ValueError(
-            f"{claim_text!r} is contradicted: name the experiment that tests an explanation "
-            "(experiment='<MyST label of its section>')"
+    if verdict == "contradicted" and not experiment:  # the prose owes the reader a test
+        claim(
+            f"{claim_text!r} is not contradicted; a contradicted row must name the experiment "
+            "that tests an explanation (experiment='<MyST label of its section>')",
+            False,
         )
     if partial:
         note = f"Partly: {partial}." + (f" {note}" if note else "")

@@ -114,18 +114,21 @@ def paired_seed_interval(a, b, confidence: float = 0.95) -> Interval:
     the same seed see the same data in the same order and start from the same draw where
     they can, so their difference is measured seed by seed (a paired test), which is tighter
     and more honest than comparing two spreads. The same interval as
-    ``scipy.stats.ttest_rel(a, b).confidence_interval(confidence)``; at least two seeds.
+    ``scipy.stats.ttest_rel(a, b).confidence_interval(confidence)``. One seed (the smoke and
+    paper profiles train one) gives the whole line, ``(-inf, inf)``: no difference is shown.
     """
     a, b = np.asarray(list(a), dtype=np.float64), np.asarray(list(b), dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
         raise ValueError(f"paired_seed_interval: {a.shape} values against {b.shape}")
-    if len(a) < 2:
-        raise ValueError("paired_seed_interval: one seed has no spread; train at least two")
+    if len(a) == 0:
+        raise ValueError("paired_seed_interval: no seed")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie between 0 and 1, got {confidence}")
     from scipy.stats import t
 
     d = a - b
+    if len(d) == 1:  # one seed has no spread: the interval is the whole line, nothing is shown
+        return Interval(float(d[0]), -np.inf, np.inf, confidence, 1, "one seed: no interval")
     mean, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
     half = float(t.ppf((1 + confidence) / 2, len(d) - 1)) * se
     return Interval(mean, mean - half, mean + half, confidence, len(d), "paired t over seeds")
