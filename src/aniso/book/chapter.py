@@ -211,7 +211,7 @@ RUBRIC = {
     "reproduced": "our effect points the paper's way beyond the noise, and the whole claim holds",
     "partly": "our effect points the paper's way beyond the noise, and part of the claim does "
     "not hold (the row says which)",
-    "not at this scale": "our interval covers no effect: the experiment cannot tell",
+    "not at this scale": "our interval covers zero: the experiment cannot tell",
     "contradicted": "our effect points against the paper beyond the noise",
 }
 
