@@ -72,6 +72,10 @@ def test_score_task_on_hand_made_fixture():
     assert res["mean"] == pytest.approx((100 + 50) / 2)  # equal sizes: mean = wmean
     flat = score_task(task, e1, e2, by_subset=False)
     assert flat["wmean"] == flat["mean"] == res["all"]
+    assert "cosines" not in res  # kept only on request, for a bootstrap over the pairs
+    kept = score_task(task, e1, e2, keep_cosines=True)
+    assert kept["cosines"] == pytest.approx(cos, abs=1e-12)
+    assert list(kept["gold"]) == list(task.scores) and kept["all"] == res["all"]
 
 
 def test_wmean_weights_by_subset_size_and_mean_does_not():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr, t, ttest_rel
 
-from aniso.util.stats import Interval, paired_bootstrap, paired_seed_interval
+from aniso.util.stats import Interval, paired_bootstrap, paired_bootstrap_sets, paired_seed_interval
 
 
 def test_paired_seed_interval_pins_a_tiny_case_and_equals_scipys_ttest_rel():
@@ -91,3 +91,62 @@ def test_paired_bootstrap_of_a_model_against_itself_is_zero():
 def test_interval_is_a_plain_value():
     iv = Interval(-1.5, -2.0, -1.0, 0.95, 3, "x")
     assert iv.sign == -1 and iv.format(1) == "-1.5 [-2.0, -1.0]"
+
+
+def _sets(seed=0):
+    """Three sets of different sizes; model "x" is the better on every one."""
+    sets = [_pairs(n, seed + k) for k, n in enumerate((40, 25, 60))]
+    return ({"x": [s[0] for s in sets], "y": [s[1] for s in sets]}, [s[2] for s in sets])
+
+
+def test_paired_bootstrap_sets_equals_a_hand_written_stratified_resampling():
+    """The same draws (the documented order: set by set, all resamples of a set at once),
+    scored with scipy's spearmanr one resample at a time: the same interval to rounding."""
+    scores, gold = _sets()
+    iv = paired_bootstrap_sets(scores, gold, [("x", "y")], n_resamples=200, seed=7)["x", "y"]
+    direct = np.mean(
+        [
+            100 * (spearmanr(x, g).statistic - spearmanr(y, g).statistic)
+            for x, y, g in zip(scores["x"], scores["y"], gold)
+        ]
+    )
+    assert iv.estimate == pytest.approx(direct, abs=1e-10)
+    rng = np.random.default_rng(7)
+    diffs = np.zeros(200)
+    for x, y, g in zip(scores["x"], scores["y"], gold):
+        for b, idx in enumerate(rng.integers(0, len(g), (200, len(g)))):
+            diffs[b] += (
+                100
+                * (spearmanr(x[idx], g[idx]).statistic - spearmanr(y[idx], g[idx]).statistic)
+                / 3
+            )
+    assert (iv.low, iv.high) == pytest.approx(tuple(np.percentile(diffs, [2.5, 97.5])), abs=1e-9)
+    assert iv.n == 125 and iv.sign == 1
+    assert (round(iv.estimate, 3), round(iv.low, 3), round(iv.high, 3)) == (18.182, 7.642, 35.116)
+
+
+def test_paired_bootstrap_sets_serves_several_differences_from_one_pass():
+    scores, gold = _sets()
+    scores["z"] = [s + 0.0 for s in scores["x"]]  # the same scores as x: a difference of exactly 0
+    out = paired_bootstrap_sets(scores, gold, [("x", "y"), ("y", "x"), ("x", "z")], 100)
+    assert out["y", "x"].estimate == pytest.approx(-out["x", "y"].estimate, abs=1e-12)
+    assert out["y", "x"].low == pytest.approx(-out["x", "y"].high, abs=1e-9)
+    assert out["x", "z"].estimate == 0 and out["x", "z"].low == out["x", "z"].high == 0
+    # one set: the interval of paired_bootstrap on other draws, within Monte Carlo error
+    one = paired_bootstrap_sets(
+        {k: v[:1] for k, v in scores.items()}, gold[:1], [("x", "y")], 2000
+    )["x", "y"]
+    ref = paired_bootstrap(scores["x"][0], scores["y"][0], gold[0], n_resamples=2000)
+    assert one.estimate == pytest.approx(ref.estimate, abs=1e-10)
+    width = ref.high - ref.low
+    assert abs(one.low - ref.low) < 0.15 * width and abs(one.high - ref.high) < 0.15 * width
+
+
+def test_paired_bootstrap_sets_refuses_what_it_cannot_score():
+    scores, gold = _sets()
+    with pytest.raises(ValueError, match="shapes"):
+        paired_bootstrap_sets({"x": scores["x"][:2], "y": scores["y"]}, gold, [("x", "y")])
+    with pytest.raises(ValueError, match="no scores"):
+        paired_bootstrap_sets(scores, gold, [("x", "w")])
+    with pytest.raises(ValueError, match="no set"):
+        paired_bootstrap_sets({"x": [], "y": []}, [], [("x", "y")])

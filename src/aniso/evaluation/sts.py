@@ -82,13 +82,18 @@ def pair_cosines(emb1: np.ndarray, emb2: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def score_task(
-    task: "data_mod.STSData", emb1: np.ndarray, emb2: np.ndarray, by_subset: bool = True
+    task: "data_mod.STSData",
+    emb1: np.ndarray,
+    emb2: np.ndarray,
+    by_subset: bool = True,
+    keep_cosines: bool = False,
 ) -> dict:
     """Spearman x100 of one task in both settings ("all" and "wmean"). Chapter "The problem".
 
     Also ``"mean"``, the unweighted mean of the per-subset correlations (SentEval's other
     aggregation; chapter "Reproducing the numbers"). With ``by_subset=False`` (STS-B, SICK-R)
-    "wmean" and "mean" equal "all".
+    "wmean" and "mean" equal "all". ``keep_cosines`` adds ``"cosines"`` and ``"gold"``, the
+    pairs' scores, for a bootstrap over the pairs (chapter "Conclusion").
     """
     if len(emb1) != len(task):
         raise ValueError(f"{task.name} has {len(task)} pairs but {len(emb1)} embeddings were given")
@@ -96,6 +101,8 @@ def score_task(
     gold = np.asarray(task.scores, dtype=float)
     subsets = np.asarray(task.subsets)
     result = {"all": spearman_x100(cos, gold), "n": len(gold), "n_zero_norm": n_zero}
+    if keep_cosines:
+        result |= {"cosines": cos, "gold": gold}
     if not by_subset:
         result["wmean"] = result["mean"] = result["all"]
         return result
@@ -343,6 +350,7 @@ def evaluate_many(
     transforms: dict | None = None,
     data_dir=None,
     max_pairs: int | None = None,
+    keep_cosines: bool = False,
 ) -> dict:
     """``{label: {task: {"all", "wmean", ...}}}`` for several poolings in one encoding pass.
 
@@ -353,17 +361,18 @@ def evaluate_many(
     both give the same numbers and share the cache. Labels are the poolings;
     ``transforms`` adds ``{label: (pooling, fitted post-processor)}`` rows,
     e.g. a whitening applied to ``emb_last_avg``. ``max_pairs`` caps each task's pairs
-    (:func:`aniso.data.thin`; the smoke profile's cap).
+    (:func:`aniso.data.thin`; the smoke profile's cap); ``keep_cosines`` keeps every pair's
+    cosine and gold score (:func:`score_task`).
     """
     from aniso.util.threads import all_threads
 
     with all_threads():
         return _evaluate_many(
-            load_encoder(encoder), tasks, poolings, transforms, data_dir, max_pairs
+            load_encoder(encoder), tasks, poolings, transforms, data_dir, max_pairs, keep_cosines
         )
 
 
-def _evaluate_many(encoder, tasks, poolings, transforms, data_dir, max_pairs=None):
+def _evaluate_many(encoder, tasks, poolings, transforms, data_dir, max_pairs, keep_cosines):
     needed = list(dict.fromkeys(list(poolings) + [p for p, _ in (transforms or {}).values()]))
     out = {label: {} for label in [*poolings, *(transforms or {})]}
     for t in tasks:
@@ -375,5 +384,7 @@ def _evaluate_many(encoder, tasks, poolings, transforms, data_dir, max_pairs=Non
         }
         n = len(d)
         for label, x in variants.items():
-            out[label][t] = score_task(d, x[:n], x[n:], by_subset=t.startswith("sts1"))
+            out[label][t] = score_task(
+                d, x[:n], x[n:], by_subset=t.startswith("sts1"), keep_cosines=keep_cosines
+            )
     return out

@@ -4,8 +4,9 @@ One seed is an anecdote. The chapters report every repeated run as the mean and 
 standard deviation across seeds (:func:`mean_sd`). Whether two models differ is read from a
 confidence interval of their difference (:class:`Interval`): :func:`paired_seed_interval` when
 the same seeds trained both (the seeds share their data order), :func:`paired_bootstrap` when
-two models score the same sentence pairs. :func:`tie` ("no difference shown") and
-:func:`differ` are the two readings of a paired seed interval that the prose uses;
+two models score the same sentence pairs, :func:`paired_bootstrap_sets` when they score the
+pairs of several sets and the average over the sets is compared. :func:`tie` ("no difference
+shown") and :func:`differ` are the two readings of a paired seed interval that the prose uses;
 :mod:`aniso.experiments.reference` re-exports them, which is where the chapters call them.
 Chapters 1 and 2.
 """
@@ -139,7 +140,7 @@ def paired_bootstrap(
 ) -> Interval:
     """Spearman x 100 of ``x`` against ``gold`` minus that of ``y``, with a percentile interval
     from a bootstrap over the pairs (for one model against another on the same STS pairs,
-    as in chapters 0, 3 and 6; not yet used by them).
+    as in chapters 0 and 3; :func:`paired_bootstrap_sets` for an average over several sets).
 
     ``x`` and ``y`` are two models' scores (cosines) of the same sentence pairs, ``gold`` the
     human scores. Each resample draws the pairs with replacement and scores both models on
@@ -177,3 +178,75 @@ def paired_bootstrap(
         len(x),
         f"paired bootstrap over pairs ({n_resamples} resamples)",
     )
+
+
+def paired_bootstrap_sets(
+    scores,
+    gold,
+    differences,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict:
+    """Differences of the average Spearman x 100 over several STS sets between models scored on
+    the same pairs, each with a percentile interval from a bootstrap that resamples the pairs
+    within every set (chapter 6's leaderboard: the seven-set average).
+
+    ``scores`` maps a model's name to its scores (cosines), one array per set; ``gold`` holds
+    the human scores, one array per set in the same order; ``differences`` lists the
+    ``(model, other)`` names to compare. Every model is scored on the same draws (a paired,
+    stratified bootstrap: each set keeps its size, so the average weighs the sets as the
+    leaderboard does), so one pass serves every difference. Draw ``b`` of set ``k`` is
+    ``rng.integers(0, n_k, n_k)`` with ``rng = numpy.random.default_rng(seed)``, drawn set by
+    set, all ``n_resamples`` draws of a set at once. Returns ``{(model, other): Interval}``;
+    with one set it is :func:`paired_bootstrap`'s interval on other draws.
+    """
+    from scipy.stats import rankdata
+
+    gold = [np.asarray(g, dtype=np.float64) for g in gold]
+    scores = {m: [np.asarray(s, dtype=np.float64) for s in v] for m, v in scores.items()}
+    differences = [tuple(d) for d in differences]
+    if not gold:
+        raise ValueError("paired_bootstrap_sets: no set")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie between 0 and 1, got {confidence}")
+    for m, v in scores.items():
+        shapes = [s.shape for s in v]
+        if shapes != [g.shape for g in gold] or any(s.ndim != 1 or len(s) < 3 for s in v):
+            raise ValueError(
+                f"paired_bootstrap_sets: {m!r} has scores of shapes {shapes} for sets of "
+                f"{[g.shape for g in gold]} gold scores (at least three pairs a set)"
+            )
+    unknown = {m for d in differences for m in d} - set(scores)
+    if unknown:
+        raise ValueError(f"paired_bootstrap_sets: no scores for {sorted(unknown)}")
+
+    def rowwise_pearson(a, b):
+        a = a - a.mean(axis=-1, keepdims=True)
+        b = b - b.mean(axis=-1, keepdims=True)
+        return (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+
+    rng = np.random.default_rng(seed)
+    names = sorted({m for d in differences for m in d})
+    boot = {m: np.zeros(n_resamples) for m in names}
+    point = {m: 0.0 for m in names}
+    for k, g in enumerate(gold):
+        idx = rng.integers(0, len(g), (n_resamples, len(g)))
+        g_rank, g_boot = rankdata(g), rankdata(g[idx], axis=1)
+        for m in names:
+            s = scores[m][k]
+            point[m] += 100 * rowwise_pearson(rankdata(s), g_rank) / len(gold)
+            boot[m] += 100 * rowwise_pearson(rankdata(s[idx], axis=1), g_boot) / len(gold)
+    tail = 100 * (1 - confidence) / 2
+    out = {}
+    for a, b in differences:
+        low, high = np.percentile(boot[a] - boot[b], [tail, 100 - tail])
+        out[a, b] = Interval(
+            float(point[a] - point[b]),
+            float(low),
+            float(high),
+            confidence,
+            sum(len(g) for g in gold),
+            f"paired bootstrap over the pairs of {len(gold)} sets ({n_resamples} resamples)",
+        )
+    return out
