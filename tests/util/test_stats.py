@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr, t, ttest_rel
 
-from aniso.util.stats import Interval, paired_bootstrap, paired_bootstrap_sets, paired_seed_interval
+from aniso.util.stats import (
+    Interval,
+    cluster_bootstrap,
+    paired_bootstrap,
+    paired_bootstrap_sets,
+    paired_seed_interval,
+)
 
 
 def test_paired_seed_interval_pins_a_tiny_case_and_equals_scipys_ttest_rel():
@@ -150,3 +156,33 @@ def test_paired_bootstrap_sets_refuses_what_it_cannot_score():
         paired_bootstrap_sets(scores, gold, [("x", "w")])
     with pytest.raises(ValueError, match="no set"):
         paired_bootstrap_sets({"x": [], "y": []}, [], [("x", "y")])
+
+
+def _rho(a, b):
+    return spearmanr(a, b).statistic
+
+
+def test_cluster_bootstrap_with_one_unit_per_cluster_is_the_ordinary_bootstrap():
+    x, y, _ = _pairs(n=50)
+    iv = cluster_bootstrap(_rho, (x, y), np.arange(50), n_resamples=300, seed=3)
+    rng = np.random.default_rng(3)
+    by_hand = [_rho(x[i], y[i]) for i in rng.integers(0, 50, (300, 50))]
+    assert (iv.low, iv.high) == pytest.approx(tuple(np.percentile(by_hand, [2.5, 97.5])), abs=1e-12)
+    assert iv.estimate == pytest.approx(_rho(x, y), abs=1e-12) and iv.n == 50
+    assert (round(iv.estimate, 4), round(iv.low, 4), round(iv.high, 4)) == (0.5031, 0.267, 0.6717)
+
+
+def test_cluster_bootstrap_widens_the_interval_when_units_come_in_copies():
+    """Each of 40 units repeated 5 times: a bootstrap over the 200 rows believes it has 200
+    independent draws; drawing the 40 clusters gives the honest, wider interval, about
+    sqrt(5) times as wide."""
+    x, y, _ = _pairs(n=40, seed=1)
+    xs, ys, cl = np.repeat(x, 5), np.repeat(y, 5), np.repeat(np.arange(40), 5)
+    naive = cluster_bootstrap(_rho, (xs, ys), np.arange(200), n_resamples=500)
+    blocks = cluster_bootstrap(_rho, (xs, ys), cl, n_resamples=500)
+    ratio = (blocks.high - blocks.low) / (naive.high - naive.low)
+    assert 1.6 < ratio < 3.2 and blocks.n == 40
+    with pytest.raises(ValueError, match="shapes"):
+        cluster_bootstrap(_rho, (xs, ys[:-1]), cl)
+    with pytest.raises(ValueError, match="two clusters"):
+        cluster_bootstrap(_rho, (xs, ys), np.zeros(200))

@@ -250,3 +250,52 @@ def paired_bootstrap_sets(
             f"paired bootstrap over the pairs of {len(gold)} sets ({n_resamples} resamples)",
         )
     return out
+
+
+def cluster_bootstrap(
+    statistic,
+    arrays,
+    clusters,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """A statistic of paired samples and its percentile interval from a bootstrap that draws
+    whole clusters with replacement (a block bootstrap; chapter 3's Observation 2 test, where
+    neighbouring words share neighbours and are not independent draws).
+
+    ``arrays`` are 1-D arrays of one length (e.g. frequency and neighbour distance), one value
+    per unit; ``clusters`` gives each unit's cluster label; ``statistic(*arrays)`` returns a
+    number. Each resample draws as many clusters as there are, with replacement, with
+    ``numpy.random.default_rng(seed).integers``, and keeps every unit of each drawn cluster.
+    With one unit per cluster it is the ordinary (percentile) bootstrap. ``Interval.n`` is the
+    number of clusters.
+    """
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    clusters = np.asarray(clusters)
+    if not arrays or any(a.ndim != 1 or a.shape != clusters.shape for a in arrays):
+        raise ValueError(
+            f"cluster_bootstrap: arrays of shapes {[a.shape for a in arrays]} for "
+            f"{clusters.shape} cluster labels"
+        )
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie between 0 and 1, got {confidence}")
+    labels, inverse = np.unique(clusters, return_inverse=True)
+    if len(labels) < 2:
+        raise ValueError("cluster_bootstrap: at least two clusters")
+    members = [np.flatnonzero(inverse == k) for k in range(len(labels))]
+    rng = np.random.default_rng(seed)
+    values = np.empty(n_resamples)
+    for b, drawn in enumerate(rng.integers(0, len(labels), (n_resamples, len(labels)))):
+        idx = np.concatenate([members[k] for k in drawn])
+        values[b] = statistic(*(a[idx] for a in arrays))
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return Interval(
+        float(statistic(*arrays)),
+        float(low),
+        float(high),
+        confidence,
+        len(labels),
+        f"cluster bootstrap over {len(labels)} clusters ({n_resamples} resamples)",
+    )
