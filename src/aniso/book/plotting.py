@@ -59,16 +59,28 @@ STYLE = {
     "grid.alpha": 0.3,
     "font.size": 10,
     "axes.titlesize": 11,
+    "legend.fontsize": 9,
     "legend.frameon": False,
 }
 
 
 def set_style() -> None:
     """Apply the book's one theme: seaborn's ``whitegrid`` with the book's sizes (call once per
-    chapter; :func:`aniso.book.start_chapter` does). Chapter "The problem"."""
+    chapter; :func:`aniso.book.start_chapter` does). Chapter "The problem".
+
+    In Jupyter, figures are drawn as PNG at twice their resolution ("retina"), shown at their
+    size: sharp on high-density screens and when the rendered book is zoomed.
+    """
     import seaborn as sns
 
     sns.set_theme(context="notebook", style="whitegrid", font_scale=0.9, rc=STYLE)
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # no IPython: a script, no inline figures to format
+        return
+    if get_ipython() is not None:  # a kernel: papermill, Jupyter, Colab
+        set_matplotlib_formats("retina")
 
 
 def cosine_histograms(groups: dict[str, tuple[np.ndarray, np.ndarray]], bins: int = 50):
@@ -222,5 +234,5 @@ def plot_plane(
             )
     ax.set_xlabel(r"$\ell_{\rm uniform}$ (lower: more uniform)")
     ax.set_ylabel(r"$\ell_{\rm align}$ (lower: paraphrases closer)")
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=8, loc="best")
     return ax
