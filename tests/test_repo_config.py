@@ -273,8 +273,8 @@ OVER_THE_BAR = {
     "02_spectrum_control.ipynb": "197 of 430 (46%)",
     "04_simcse.ipynb": "175 of 432 (41%)",
     "05_alignment_uniformity.ipynb": "144 of 305 (47%)",
-    "06_conclusion.ipynb": "144 of 413 (35%)",
-    "07_reproducing_the_numbers.ipynb": "372 of 778 (48%)",
+    "06_reproducing_the_numbers.ipynb": "372 of 778 (48%)",
+    "07_conclusion.ipynb": "144 of 413 (35%)",
     "A_stand_in_bert.ipynb": "90 of 273 (33%)",
 }
 

@@ -29,8 +29,8 @@ LEDGER_CHAPTERS = [
     "notebooks/03_bert_flow_whitening.ipynb",
     "notebooks/04_simcse.ipynb",
     "notebooks/05_alignment_uniformity.ipynb",
-    "notebooks/06_conclusion.ipynb",
-    "notebooks/07_reproducing_the_numbers.ipynb",
+    "notebooks/06_reproducing_the_numbers.ipynb",
+    "notebooks/07_conclusion.ipynb",
 ]
 VERDICTS = ("reproduced", "partly", "not at this scale", "contradicted")  # as in aniso.book.chapter
 FENCE = re.compile(r"^(`{3,}|:{3,})\{(\w+)\}[ \t]*(.*?)\n(.*?)^\1[ \t]*$", re.M | re.S)

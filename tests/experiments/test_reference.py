@@ -171,7 +171,7 @@ def test_committed_simcse_results_match_the_plan():
 
 
 def test_the_quick_ablation_runs_are_seed_42_of_the_reference():
-    """Chapters 4 to 6 read the quick profile's two ablation runs from simcse.json instead of
+    """Chapters 4, 5 and 7 read the quick profile's two ablation runs from simcse.json instead of
     training them: seed 42 of the reference's ablation is the same configuration."""
     from aniso.experiments.book_plans import book_configs
     from aniso.experiments.plane import FROM_REFERENCE
@@ -200,9 +200,9 @@ def test_committed_au_results_match_the_plan():
 
 
 def test_committed_conclusion_results_match_the_plan():
-    """Chapter 6's reference run: [CLS] and mean-pooled SimCSE with every seed, scored on the
+    """Chapter 7's reference run: [CLS] and mean-pooled SimCSE with every seed, scored on the
     seven test sets as they are and after whitening; seed 42 is the quick run of chapter 4 and
-    the mean-pooled run chapter 6 describes."""
+    the mean-pooled run chapter 7 describes."""
     from aniso.experiments.book_plans import book_configs
 
     blob = committed("conclusion", cref.conclusion_plan_hash(), cref.CONCLUSION_PLAN)
@@ -219,7 +219,7 @@ def test_committed_conclusion_results_match_the_plan():
 
 
 def test_committed_pitfalls_results_match_the_plan():
-    """Chapter 7's reference run: with every seed, the quick run (scored below and through its
+    """Chapter 6's reference run: with every seed, the quick run (scored below and through its
     MLP head), the run trained without the head, and 25 steps with one mask for both views; seed
     42 of the first is chapter 4's quick run, and the shared-mask runs stop where chapter 4's
     ablation runs stop."""
@@ -242,7 +242,7 @@ def test_committed_pitfalls_results_match_the_plan():
 
 
 def test_committed_grid_results_match_the_plan():
-    """Chapter 6's hyperparameter run: every point of SimCSE's batch x learning-rate grid at the
+    """Chapter 7's hyperparameter run: every point of SimCSE's batch x learning-rate grid at the
     grid seed, the point best on STS-B dev with the other seeds, and the temperature sweep with
     every seed; the grid point (64, 3e-5) and the temperature 0.05 are chapter 4's quick run."""
     from aniso.experiments.book_plans import book_configs

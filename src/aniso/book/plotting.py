@@ -19,7 +19,7 @@ COLORS = {
     "whitening": "#2ca02c",
     "flow": "#9467bd",
     "simcse": "#ff7f0e",
-    # the alignment-uniformity plane (chapters 5 and 6, :func:`plane_figure`)
+    # the alignment-uniformity plane (chapters 5 and 7, :func:`plane_figure`)
     "mini-bert (cls)": "#d62728",
     "mini-bert (mean)": "#ff9896",
     "mini-bert (emb_last_avg)": "#e377c2",
@@ -160,7 +160,7 @@ def spectrum_plot(
 def plane_figure(points: dict, trajectories: dict, title: str = ""):
     """Two panels of :func:`plot_plane`: every model, and a zoom on the training runs.
 
-    Chapters 5 and 6.
+    Chapters 5 and 7.
     """
     import pandas as pd
 

@@ -2,7 +2,7 @@
 
 Introduced in chapter "SimCSE" (notebooks/04_simcse.ipynb) and used in chapter
 "Alignment and uniformity" (notebooks/05_alignment_uniformity.ipynb) and the
-concluding chapter (notebooks/06_conclusion.ipynb).
+concluding chapter (notebooks/07_conclusion.ipynb).
 
 * :class:`SimCSEConfig` describes one training run; :func:`paper_config` and
   :func:`quick_config` are the two profiles of the book. :func:`train_simcse`

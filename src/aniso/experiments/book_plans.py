@@ -1,6 +1,6 @@
 """The book's plans: which contrastive runs each chapter shows, and their labels.
 
-Introduced in chapter "SimCSE" (notebooks/04_simcse.ipynb); read by chapters 4 to 6 and by the
+Introduced in chapter "SimCSE" (notebooks/04_simcse.ipynb); read by chapters 4, 5 and 7 and by the
 reference runs (:mod:`aniso.experiments.contrastive_runs`) and the alignment-uniformity plane
 (:mod:`aniso.experiments.plane`). These are plans, not engines: they name configurations of
 :mod:`aniso.contrastive`, so they live above it.

@@ -1,6 +1,6 @@
 """The contrastive reference runs: SimCSE's runs of chapter 4, the alignment + uniformity sweep of
-chapter 5, the tests of chapter 6 (with SimCSE's hyperparameter grid and a temperature sweep) and
-the pitfalls of chapter 7, trained longer or with more seeds than a chapter can afford.
+chapter 5, the tests of chapter 7 (with SimCSE's hyperparameter grid and a temperature sweep) and
+the pitfalls of chapter 6, trained longer or with more seeds than a chapter can afford.
 
 Each plan (:data:`SIMCSE_PLAN`, :data:`AU_PLAN`, :data:`CONCLUSION_PLAN`, :data:`GRID_PLAN`,
 :data:`PITFALLS_PLAN`)
@@ -100,19 +100,19 @@ def au_plan_hash(plan: dict = AU_PLAN) -> str:
     return _contrastive_hash(plan, au_configs(plan))
 
 
-# Chapter 6's tests of why whitening beats SimCSE on the stand-in, with three seeds: the quick
+# Chapter 7's tests of why whitening beats SimCSE on the stand-in, with three seeds: the quick
 # run ([CLS], as in chapter 4's reference run) and the same run trained and read with mean
 # pooling (no MLP head, which SimCSE's code applies to [CLS] only), each scored on the seven
 # test sets as it is and after whitening fitted on its own vectors of Wikipedia sentences.
 CONCLUSION_PLAN = {
     "seeds": [42, 43, 44],
     "tasks": ["sts12", "sts13", "sts14", "sts15", "sts16", "stsb", "sickr"],
-    "whiten_wiki": 5000,  # the quick profile's whitening fit (chapters 5 and 6)
+    "whiten_wiki": 5000,  # the quick profile's whitening fit (chapters 5 and 7)
 }
 
 
 def conclusion_configs(plan: dict = CONCLUSION_PLAN) -> dict:
-    """``{(run, seed): SimCSEConfig}`` of chapter 6's reference run (chapter "Conclusion")."""
+    """``{(run, seed): SimCSEConfig}`` of chapter 7's reference run (chapter "Conclusion")."""
     from aniso.experiments.book_plans import book_configs
 
     unsup = book_configs("quick")["unsup"]
@@ -125,11 +125,11 @@ def conclusion_configs(plan: dict = CONCLUSION_PLAN) -> dict:
 
 
 def conclusion_plan_hash(plan: dict = CONCLUSION_PLAN) -> str:
-    """SHA-256 of chapter 6's plan and of every run's key."""
+    """SHA-256 of chapter 7's plan and of every run's key."""
     return _contrastive_hash(plan, conclusion_configs(plan))
 
 
-# Chapter 6's question whether SimCSE was held back by its hyperparameters on the stand-in. SimCSE's
+# Chapter 7's question whether SimCSE was held back by its hyperparameters on the stand-in. SimCSE's
 # Appendix A grid-searched batch size {64, 128, 256, 512} x learning rate {1e-5, 3e-5, 5e-5} on
 # STS-B dev; the stand-in's quick run reuses BERT-base's choice (64, 3e-5). Every grid point
 # here sees the quick run's 3,200 sentences once (the paper: one epoch of wiki1m), with STS-B dev
@@ -153,7 +153,7 @@ def grid_point(batch_size: int, lr: float) -> str:
 
 def grid_configs(plan: dict = GRID_PLAN) -> dict:
     """``{(run, seed): SimCSEConfig}`` of the grid (seed ``grid_seed``) and of the temperature
-    sweep (every seed) of chapter 6's hyperparameter reference run (chapter "Conclusion"). The
+    sweep (every seed) of chapter 7's hyperparameter reference run (chapter "Conclusion"). The
     best grid point's other seeds are chosen by :func:`run_grid` after the grid has run."""
     from aniso.experiments.book_plans import book_configs
 
@@ -174,7 +174,7 @@ def grid_configs(plan: dict = GRID_PLAN) -> dict:
 
 
 def grid_plan_hash(plan: dict = GRID_PLAN) -> str:
-    """SHA-256 of chapter 6's hyperparameter plan and of every run's key."""
+    """SHA-256 of chapter 7's hyperparameter plan and of every run's key."""
     return _contrastive_hash(plan, grid_configs(plan))
 
 
@@ -188,7 +188,7 @@ def best_grid_point(blob: dict) -> str:
     return max(rows, key=lambda r: (max(r["evals"]["spearman"]), -rows.index(r)))["run"]
 
 
-# Chapter 7's pitfalls 3 and 4, three seeds each: the quick run (its MLP head saved, so that it
+# Chapter 6's pitfalls 3 and 4, three seeds each: the quick run (its MLP head saved, so that it
 # can be read out below the head and through it), the same run trained without the head, and the
 # first 25 steps of the quick schedule with one dropout mask for both views (SimCSE's "fixed
 # 0.1"; chapter 4's reference run has the same 25 steps with two masks and without dropout).
@@ -200,7 +200,7 @@ PITFALLS_PLAN = {
 
 
 def pitfalls_configs(plan: dict = PITFALLS_PLAN) -> dict:
-    """``{(run, seed): SimCSEConfig}`` of chapter 7's reference run (chapter "Reproducing the
+    """``{(run, seed): SimCSEConfig}`` of chapter 6's reference run (chapter "Reproducing the
     numbers")."""
     from aniso.experiments.book_plans import book_configs
 
@@ -216,7 +216,7 @@ def pitfalls_configs(plan: dict = PITFALLS_PLAN) -> dict:
 
 
 def pitfalls_plan_hash(plan: dict = PITFALLS_PLAN) -> str:
-    """SHA-256 of chapter 7's plan and of every run's key."""
+    """SHA-256 of chapter 6's plan and of every run's key."""
     return _contrastive_hash(plan, pitfalls_configs(plan))
 
 
@@ -234,14 +234,14 @@ def run_au(out_dir=None, plan: dict = AU_PLAN) -> dict:
 
 
 def run_conclusion(out_dir=None, plan: dict = CONCLUSION_PLAN) -> dict:
-    """Run chapter 6's reference run; write ``conclusion.json`` and ``conclusion.log``."""
+    """Run chapter 7's reference run; write ``conclusion.json`` and ``conclusion.log``."""
     return _run_contrastive(
         "conclusion", plan, conclusion_configs(plan), conclusion_plan_hash(plan), out_dir
     )
 
 
 def run_grid(out_dir=None, plan: dict = GRID_PLAN) -> dict:
-    """Run chapter 6's hyperparameter reference run; write ``grid.json`` and ``grid.log``.
+    """Run chapter 7's hyperparameter reference run; write ``grid.json`` and ``grid.log``.
 
     First the grid and the temperature sweep (:func:`grid_configs`), then the best grid point
     (:func:`best_grid_point`) with the plan's other seeds, whose rows carry the same run name.
@@ -259,7 +259,7 @@ def run_grid(out_dir=None, plan: dict = GRID_PLAN) -> dict:
 
 
 def run_pitfalls(out_dir=None, plan: dict = PITFALLS_PLAN) -> dict:
-    """Run chapter 7's reference run; write ``pitfalls.json`` and ``pitfalls.log``."""
+    """Run chapter 6's reference run; write ``pitfalls.json`` and ``pitfalls.log``."""
     return _run_contrastive(
         "pitfalls", plan, pitfalls_configs(plan), pitfalls_plan_hash(plan), out_dir
     )
@@ -338,7 +338,7 @@ def per_seed(blob: dict, run: str, measure: str, step: int | None = None) -> lis
     ``measure`` is a column of the run's STS-B dev records (``"spearman"``, ``"alignment"``,
     ``"uniformity"``), read at ``step`` (default: the last evaluation), or ``"test:<task>"``,
     the test score of the best dev checkpoint (``"whitened:<task>"``: after whitening, chapter
-    6). The seeds come in the plan's order.
+    7). The seeds come in the plan's order.
     """
     rows = {r["seed"]: r for r in blob["runs"] if r["run"] == run}
     if not rows:
@@ -362,7 +362,7 @@ def per_seed(blob: dict, run: str, measure: str, step: int | None = None) -> lis
 def recorded_evals(config, which: str = "simcse"):
     """The STS-B dev records (a DataFrame, as :attr:`aniso.contrastive.SimCSERun.evals`) of the
     run of ``<which>.json`` trained with ``config``, found by its key (configuration, base
-    model's weights, code version). Chapters 4 to 6 read the quick profile's ablation runs
+    model's weights, code version). Chapters 4, 5 and 7 read the quick profile's ablation runs
     this way instead of training them; a changed configuration, model or code is refused."""
     import pandas as pd
 

@@ -2,7 +2,7 @@
 across it.
 
 Introduced in chapter "Alignment and uniformity" (notebooks/05_alignment_uniformity.ipynb);
-read by chapter 6. It evaluates the runs of :mod:`aniso.experiments.book_plans` (trained, or
+read by chapter 7. It evaluates the runs of :mod:`aniso.experiments.book_plans` (trained, or
 read from the reference runs of :mod:`aniso.experiments.contrastive_runs`) and the other models
 of the book with :class:`aniso.evaluation.DevProbe`.
 """
@@ -23,7 +23,7 @@ __all__ = ["book_plane", "FROM_REFERENCE", "book_trajectories"]
 
 
 def book_plane(profile: str | Profile = "quick", n_wiki: int | None = 5000, data_dir=None):
-    """Every model of the book on the alignment-uniformity plane (chapters 5 and 6).
+    """Every model of the book on the alignment-uniformity plane (chapters 5 and 7).
 
     Returns ``(points, trajectories, posts)``: ``points`` maps a model to its
     ``{"spearman", "alignment", "uniformity"}`` on STS-B dev (:class:`aniso.evaluation.DevProbe`):
@@ -61,7 +61,7 @@ FROM_REFERENCE = ("no_dropout", "delete_word")  # quick profile: read, not train
 
 def book_trajectories(profile: str | Profile = "quick", data_dir=None) -> dict:
     """``{label: STS-B dev records}`` of every run of :func:`book_configs`,
-    labelled by ``RUN_LABELS`` (chapters 4 to 6).
+    labelled by ``RUN_LABELS`` (chapters 4, 5 and 7).
 
     In the quick profile the two ablation runs of :data:`FROM_REFERENCE` come from chapter 4's
     reference run, whose seed 42 has the same configuration

@@ -4,7 +4,7 @@ Chapters 1 and 2 compare perplexities of tiny language models. After the quick p
 steps, 40% of the vocabulary has never been a prediction target, so the papers' perplexity
 *gains* cannot show. The LM reference run trains the same variants for :data:`LM_PLAN`
 ``["steps"]`` steps, with three seeds each. Chapter 4's SimCSE runs, chapter 5's alignment +
-uniformity sweep, chapter 6's tests and hyperparameter grid, and chapter 7's pitfalls are the
+uniformity sweep, chapter 7's tests and hyperparameter grid, and chapter 6's pitfalls are the
 contrastive reference
 runs, planned in :mod:`aniso.experiments.contrastive_runs`. Each commits small
 results (a JSON file and a log) under ``src/aniso/results/reference/``; the chapters load them
@@ -328,9 +328,9 @@ def main(argv=None) -> int:
         "which",
         choices=["lm", "simcse", "au", "conclusion", "grid", "pitfalls"],
         help="lm: the language models of chapters 1 and 2; simcse: chapter 4's runs; "
-        "au: chapter 5's alignment + uniformity sweep; conclusion: chapter 6's "
-        "tests; grid: chapter 6's SimCSE hyperparameter grid and temperature sweep; "
-        "pitfalls: chapter 7's MLP-head and shared-mask runs "
+        "au: chapter 5's alignment + uniformity sweep; conclusion: chapter 7's "
+        "tests; grid: chapter 7's SimCSE hyperparameter grid and temperature sweep; "
+        "pitfalls: chapter 6's MLP-head and shared-mask runs "
         "(aniso.experiments.contrastive_runs)",
     )
     ap.add_argument(

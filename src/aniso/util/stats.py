@@ -190,7 +190,7 @@ def paired_bootstrap_sets(
 ) -> dict:
     """Differences of the average Spearman x 100 over several STS sets between models scored on
     the same pairs, each with a percentile interval from a bootstrap that resamples the pairs
-    within every set (chapter 6's leaderboard: the seven-set average).
+    within every set (chapter 7's leaderboard: the seven-set average).
 
     ``scores`` maps a model's name to its scores (cosines), one array per set; ``gold`` holds
     the human scores, one array per set in the same order; ``differences`` lists the
