@@ -263,6 +263,8 @@ def ledger_page(rows: dict[str, list[dict]], profile: str = "quick") -> str:
         notes = []
         for r in chapter_rows:
             claim = _cell(r["claim"])
+            if r.get("section"):  # the section of the chapter that tests the claim
+                claim += f" ({{ref}}`§ <{r['section']}>`)"
             if r.get("note"):
                 notes.append(r["note"])
                 claim += f" ({len(notes)})"

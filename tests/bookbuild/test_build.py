@@ -470,6 +470,7 @@ ROWS = [
         "verdict": "reproduced",
         "note": "",
         "evidence": "+0.30 [+0.20, +0.40] (paired t over seeds, n = 3)",
+        "section": "gao-cone",
     },
     {
         "chapter": "1. Gao et al. 2019",
@@ -516,6 +517,8 @@ def test_ledger_page_has_one_narrow_table_per_chapter_with_a_link():
     assert "the cosine regularizer \\| lowers perplexity (1)" in page
     assert "- (1) a 2-layer LM, five epochs" in page  # the note, below its table, on one line
     assert "| **contradicted** ({ref}`the test <cosreg-test>`) |" in page
+    assert "| likelihood training makes the embeddings a cone ({ref}`§ <gao-cone>`) |" in page
+    assert "lowers perplexity (1) |" in page  # a row without a section has no link
 
 
 def test_ledger_chapters_without_rows_fail_the_build(tmp_path, monkeypatch, capsys):

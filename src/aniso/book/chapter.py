@@ -79,6 +79,7 @@ class LedgerRow:
     note: str = ""
     experiment: str = ""  # MyST label of the experiment that tests an explanation
     evidence: str = ""  # our effect's interval (or "one computation"), as the rubric read it
+    section: str = ""  # MyST label of the section of the chapter that tests the claim
 
 
 @dataclass
@@ -268,6 +269,7 @@ def ledger_row(
     experiment: str = "",
     margin: float = 0.0,
     test: str = "",
+    section: str = "",
 ) -> LedgerRow:
     """Record one row of the chapter's "What reproduces" table; the verdict is derived.
 
@@ -280,7 +282,8 @@ def ledger_row(
     claim that does not hold. :func:`verdict_for` turns the two into the verdict.
     ``experiment`` is the MyST label (``(name)=`` above a section of the chapter) of the
     experiment that tests an explanation; a "contradicted" row must have one, and the book's
-    ledger page links to it. Chapter "The problem".
+    ledger page links to it. ``section`` is the label of the section where the chapter tests
+    the claim; the ledger page links the row to it. Chapter "The problem".
     """
     sign, evidence = _evidence(effect, margin)
     if test:
@@ -295,7 +298,16 @@ def ledger_row(
     if partial:
         note = f"Partly: {partial}." + (f" {note}" if note else "")
     row = LedgerRow(
-        _chapter().name, claim_text, where, paper, ours, verdict, note, experiment, evidence
+        _chapter().name,
+        claim_text,
+        where,
+        paper,
+        ours,
+        verdict,
+        note,
+        experiment,
+        evidence,
+        section,
     )
     _chapter().rows.append(row)
     return row
