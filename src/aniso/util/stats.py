@@ -299,3 +299,51 @@ def cluster_bootstrap(
         len(labels),
         f"cluster bootstrap over {len(labels)} clusters ({n_resamples} resamples)",
     )
+
+
+def paired_bootstrap_statistic(
+    statistic,
+    data,
+    differences=(),
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict:
+    """Any statistic of several models' scores of the same pairs, and differences between
+    models, each with a percentile interval from one bootstrap over the pairs (chapter 6's
+    length bias: Spearman within pairs of similar length minus within the others, per encoder,
+    and one encoder's gap minus another's).
+
+    ``data`` maps a model's name to a tuple of 1-D arrays of one length (e.g. its cosines, the
+    gold scores and a group mask); ``statistic(*arrays)`` returns a number. Every model is
+    scored on the same draws, ``numpy.random.default_rng(seed).integers(0, n, (n_resamples,
+    n))``, so a difference between two models is paired. Returns ``{name: Interval}`` for every
+    model and ``{(model, other): Interval}`` for every difference asked for.
+    """
+    data = {m: [np.asarray(a) for a in arrays] for m, arrays in data.items()}
+    lengths = {len(a) for arrays in data.values() for a in arrays}
+    if not data or len(lengths) != 1 or any(a.ndim != 1 for v in data.values() for a in v):
+        raise ValueError("paired_bootstrap_statistic: 1-D arrays of one length for every model")
+    (n,) = lengths
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie between 0 and 1, got {confidence}")
+    unknown = {m for d in differences for m in d} - set(data)
+    if unknown:
+        raise ValueError(f"paired_bootstrap_statistic: no data for {sorted(unknown)}")
+    draws = np.random.default_rng(seed).integers(0, n, (n_resamples, n))
+    point = {m: float(statistic(*arrays)) for m, arrays in data.items()}
+    boot = {
+        m: np.array([statistic(*(a[k] for a in arrays)) for k in draws])
+        for m, arrays in data.items()
+    }
+    tail = 100 * (1 - confidence) / 2
+    method = f"paired bootstrap over pairs ({n_resamples} resamples)"
+
+    def interval(estimate, values):
+        low, high = np.percentile(values, [tail, 100 - tail])
+        return Interval(float(estimate), float(low), float(high), confidence, n, method)
+
+    out = {m: interval(point[m], boot[m]) for m in data}
+    for a, b in differences:
+        out[a, b] = interval(point[a] - point[b], boot[a] - boot[b])
+    return out
