@@ -56,7 +56,7 @@ LM_PLAN = {
     "vocab_size": 10000,
     "steps": 1000,  # ~2 epochs' worth of 150-step quick runs: 96.5% of words are targets
     "eval_at": [150, 500],  # held-out perplexity also at these steps (150 = the quick profile)
-    "seeds": [0, 1, 2],
+    "seeds": [0, 1, 2, 3, 4],  # issue 26: at least 5 seeds for the LM tables
     "hidden_tokens": 5000,  # held-out positions whose hidden states enter the Theorem 2 test
     "bands": [0, 1, 10, 100],  # word bands by times a target: 0, 1-9, 10-99, 100+
     # name -> overrides of the quick profile's TrainConfig (order = run order within a seed)
