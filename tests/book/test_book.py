@@ -68,6 +68,7 @@ def test_ledger_rows_derive_their_verdict_glue_and_read_back(chapter, tmp_path):
     flat = paired_seed_interval([1.0, 2.0, 3.0], [2.5, 2.5, 2.6])
     assert book.ledger_row("flat", "Eq. 3", "1", "2", flat).verdict == "not at this scale"
     assert book.ledger_row("exact", "Eq. 4", "1", "1", +1).verdict == "reproduced"
+    assert book.ledger_row("linked", "Eq. 4", "1", "1", +1, section="sec-x").section == "sec-x"
     # "as well as": the differences -0.5, -0.5, -0.4 give -0.47 [-0.61, -0.32]
     par = paired_seed_interval([1.0, 2.0, 3.1], [1.5, 2.5, 3.5])
     assert book.ledger_row("par", "Sec. 5", "on par", "x", par, margin=1).verdict == "reproduced"
@@ -128,6 +129,7 @@ def test_ledger_rows_derive_their_verdict_glue_and_read_back(chapter, tmp_path):
         "note": "Partly: only one set.",
         "experiment": "",
         "evidence": "+1.00 [+0.50, +1.50] (paired t over seeds, n = 3)",
+        "section": "",
     }
     assert [r["verdict"] for r in rows][:3] == ["partly", "not at this scale", "reproduced"]
 
