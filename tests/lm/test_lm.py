@@ -268,3 +268,23 @@ def test_train_many_matches_train_lm(tmp_path):
     assert [r.test_ppl for r in many] == [r.test_ppl for r in single]
     np.testing.assert_array_equal(many[2].snapshots[3], single[2].snapshots[3])
     assert len(list((tmp_path / "a").glob("*.pt"))) == 3
+
+
+def test_train_many_keeps_every_snapshot_only_where_asked(tmp_path):
+    corpus = _toy_corpus()
+    cfgs = [
+        lm.TrainConfig(
+            dim=8, steps=4, batch_size=4, bptt=8, snapshot_every=1, eval_tokens=0, seed=s, tied=t
+        )
+        for s, t in [(0, True), (1, True), (1, False)]
+    ]
+    full = parallel.train_many(corpus, cfgs, workers=1, cache_dir=tmp_path)
+    kept = parallel.train_many(
+        corpus, cfgs, workers=1, cache_dir=tmp_path, all_snapshots=lambda c: c.seed == 0
+    )
+    assert sorted(kept[0].snapshots) == [0, 1, 2, 3, 4] == sorted(full[1].snapshots)
+    assert sorted(kept[1].snapshots) == [0, 4] and sorted(kept[2].out_snapshots) == [0, 4]
+    for k in (0, 4):
+        np.testing.assert_array_equal(kept[1].snapshots[k], full[1].snapshots[k])
+        np.testing.assert_array_equal(kept[2].out_snapshots[k], full[2].out_snapshots[k])
+    assert [r.test_ppl for r in kept] == [r.test_ppl for r in full]

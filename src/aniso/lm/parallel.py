@@ -1,6 +1,6 @@
 """Several tiny language models trained at once, with the numbers of one run at a time.
 
-Chapters 1 and 2 train every model with three seeds. :func:`train_many` spreads the runs
+Chapters 1 and 2 train every model with five seeds. :func:`train_many` spreads the runs
 over the idle cores, one process and one thread per run, so each run computes exactly
 what :func:`aniso.lm.train_lm` computes alone (reductions depend on the thread count,
 not on the number of processes).
@@ -24,7 +24,12 @@ def _train_into_cache(args) -> None:
 
 
 def train_many(
-    corpus, configs, workers: int | None = None, cache_dir=None, progress: bool = False
+    corpus,
+    configs,
+    workers: int | None = None,
+    cache_dir=None,
+    progress: bool = False,
+    all_snapshots=None,
 ) -> list:
     """:func:`aniso.lm.train_lm` for several configs, up to ``workers`` at a time. Chapters 1, 2.
 
@@ -33,6 +38,10 @@ def train_many(
     cache (``$ANISO_CACHE_DIR/lm``) and are returned in the order of ``configs``.
     ``workers=None``: the cores idle right now (:func:`aniso.util.threads.free_cores`, at most the
     CPUs this process may use, :func:`aniso.util.threads.available_cpus`).
+    ``all_snapshots``, a predicate on a config: the runs for which it is false keep only their
+    first and last snapshots (the cache keeps them all). Chapter 1 holds thirty runs, about
+    30 MB of snapshots each; only seed 0's training curves need the steps in between, and a
+    reader's Binder has 2 GB.
     """
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -51,4 +60,15 @@ def train_many(
     if workers > 1 and len(todo) > 1:
         with ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn")) as ex:
             list(ex.map(_train_into_cache, [(corpus, c, cache_dir) for c in todo]))
-    return [train_lm(corpus, c, progress=progress, cache_dir=cache_dir) for c in configs]
+    results = []
+    for c in configs:
+        r = train_lm(corpus, c, progress=progress, cache_dir=cache_dir)
+        if all_snapshots is not None and not all_snapshots(c):
+            r.snapshots, r.out_snapshots = _ends(r.snapshots), _ends(r.out_snapshots)
+        results.append(r)
+    return results
+
+
+def _ends(snapshots: dict) -> dict:
+    """The first and last of a run's snapshots (step -> matrix)."""
+    return {k: snapshots[k] for k in (min(snapshots), max(snapshots))} if snapshots else {}
