@@ -14,7 +14,7 @@ _toc.yml at 1280 px and checks:
   for anything outside the local server (the book must work offline);
 * on pages whose HTML contains math: MathJax has typeset it (`mjx-container`
   elements present) and no raw `\\(`, `\\[` or `$$` is left in the text;
-* every <img> has loaded (naturalWidth > 0);
+* every <img> has loaded (naturalWidth > 0) and is shown at its own aspect ratio;
 * the sidebar links to every page of _toc.yml;
 * every chapter notebook has its Binder and Colab launch buttons;
 * on every chapter page (and the "What reproduces" page): no code block or table overflows
@@ -200,7 +200,8 @@ PAGE_FACTS = r"""async () => {
     raw: raw.map(s => { const i = text.indexOf(s);
       return s + ' in "' + text.slice(Math.max(0, i - 30), i + 40).replace(/\s+/g, ' ') + '"'; }),
     images: Array.from(document.images).map(i => [i.getAttribute('src'), i.complete,
-                                                  i.naturalWidth]),
+                                                  i.naturalWidth, i.naturalHeight,
+                                                  i.clientWidth, i.clientHeight]),
     sidebar: Array.from(document.querySelectorAll(
       '#pst-primary-sidebar a[href], nav.bd-docs-nav a[href]')).map(a => a.href.split('#')[0]),
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
@@ -208,6 +209,28 @@ PAGE_FACTS = r"""async () => {
       .filter(h => /mybinder\.org|colab\.research\.google\.com/.test(h)),
   };
 }"""
+
+
+def squashed(width: int, height: int, shown_w: int, shown_h: int) -> bool:
+    """Whether an image is shown at another aspect ratio than its own (beyond 3%, the rounding
+    of a small image to whole pixels); an image not laid out (0 px) is not judged."""
+    if min(width, height, shown_w, shown_h) <= 0:
+        return False
+    return abs((shown_w / shown_h) / (width / height) - 1) > 0.03
+
+
+def image_problems(name: str, images: list) -> list[str]:
+    """Images that did not load, or are shown at another aspect ratio than their own."""
+    problems = []
+    for src, complete, width, height, shown_w, shown_h in images:
+        if not complete or width == 0:
+            problems.append(f"{name}: image not loaded: {src}")
+        elif squashed(width, height, shown_w, shown_h):
+            problems.append(
+                f"{name}: image shown at {shown_w}x{shown_h} px, not at its aspect ratio "
+                f"({width}x{height}): {src}"
+            )
+    return problems
 
 
 def fits_checked(name: str) -> bool:
@@ -239,9 +262,7 @@ def check_page(
         elif facts["typeset"] == 0:
             problems.append(f"{name}: has math but MathJax typeset nothing (no mjx-container)")
     problems += [f"{name}: raw TeX left in the text: {r}" for r in facts["raw"]]
-    for src, complete, width in facts["images"]:
-        if not complete or width == 0:
-            problems.append(f"{name}: image not loaded: {src}")
+    problems += image_problems(name, facts["images"])
     in_sidebar = set(facts["sidebar"])
     for entry in [root] + toc:
         if origin + entry + ".html" not in in_sidebar:
@@ -354,9 +375,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     say(
         f"browser check passed: {len(pages)} pages checked in headless Chromium in {elapsed:.1f} s "
-        f"(no console error, math typeset, images loaded, sidebar complete, code and tables fit "
-        f"at 1280 px and prose at 390 px, {len({urldefrag(u)[0] for u in links})} internal URLs "
-        f"and {anchors} anchors resolved)"
+        "(no console error, math typeset, images loaded at their aspect ratio, sidebar complete, "
+        "code and tables fit at 1280 px and prose at 390 px, "
+        f"{len({urldefrag(u)[0] for u in links})} internal URLs and {anchors} anchors resolved)"
     )
     return 0
 

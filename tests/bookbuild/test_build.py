@@ -295,6 +295,7 @@ BAD_PAGE = (
 <nav class="bd-docs-nav"><a href="../book/intro.html">intro</a></nav>
 <p>Raw math: \\(x^2\\) never typeset.</p>
 <img src="../_images/missing.png" alt="">
+<img src="../_images/wide.png" style="width: 40px; height: 40px" alt="">
 <a href="missing_page.html">a dead link</a>
 <a href="../book/intro.html#no-such-anchor">a dead anchor</a>
 <article class="bd-article"><pre style="overflow: auto">"""
@@ -318,6 +319,13 @@ def test_browser_check_catches_a_broken_page(tmp_path, capsys):
     }.items():
         (html / rel).parent.mkdir(parents=True, exist_ok=True)
         (html / rel).write_text(text)
+    (html / "_images").mkdir()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.imsave(html / "_images" / "wide.png", [[0.0] * 40] * 10)  # 40 x 10 px, shown 40 x 40
     (tmp_path / "_toc.yml").write_text(
         "format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/ch\n"
     )
@@ -330,6 +338,7 @@ def test_browser_check_catches_a_broken_page(tmp_path, capsys):
     assert "notebooks/ch: console error: something broke" in problems
     assert "notebooks/ch: raw TeX left in the text: \\(" in problems
     assert "notebooks/ch: image not loaded: ../_images/missing.png" in problems
+    assert "image shown at 40x40 px, not at its aspect ratio (40x10)" in problems
     assert "notebooks/ch: the sidebar has no link to notebooks/ch" in problems
     assert "notebooks/ch: no launch button for mybinder.org" in problems
     assert "broken internal link: notebooks/missing_page.html (404)" in problems
@@ -338,6 +347,13 @@ def test_browser_check_catches_a_broken_page(tmp_path, capsys):
     assert "book/intro:" not in problems  # the good page passes
     assert (tmp_path / "shots" / "opening_page.png").stat().st_size > 0
     assert "3 pages checked" in captured.out
+
+
+def test_an_image_is_squashed_only_beyond_rounding():
+    assert browser.squashed(2334, 512, 944, 256)  # a fixed height under a shrunk width
+    assert not browser.squashed(2334, 512, 944, 207)  # the height follows the width
+    assert not browser.squashed(1382, 813, 691, 406)  # half size, rounded to whole pixels
+    assert not browser.squashed(100, 50, 0, 0)  # not laid out: not judged
 
 
 # ----------------------------------------------------------------------------- pages a course needs
