@@ -180,6 +180,14 @@ def paired_bootstrap(
     )
 
 
+def _percentile_interval(estimate, values, confidence: float, n: int, method: str) -> Interval:
+    """The estimate with the middle ``confidence`` share of its bootstrap ``values`` (the
+    percentile interval of the three bootstraps below)."""
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return Interval(float(estimate), float(low), float(high), confidence, n, method)
+
+
 def paired_bootstrap_sets(
     scores,
     gold,
@@ -237,19 +245,12 @@ def paired_bootstrap_sets(
             s = scores[m][k]
             point[m] += 100 * rowwise_pearson(rankdata(s), g_rank) / len(gold)
             boot[m] += 100 * rowwise_pearson(rankdata(s[idx], axis=1), g_boot) / len(gold)
-    tail = 100 * (1 - confidence) / 2
-    out = {}
-    for a, b in differences:
-        low, high = np.percentile(boot[a] - boot[b], [tail, 100 - tail])
-        out[a, b] = Interval(
-            float(point[a] - point[b]),
-            float(low),
-            float(high),
-            confidence,
-            sum(len(g) for g in gold),
-            f"paired bootstrap over the pairs of {len(gold)} sets ({n_resamples} resamples)",
-        )
-    return out
+    method = f"paired bootstrap over the pairs of {len(gold)} sets ({n_resamples} resamples)"
+    n = sum(len(g) for g in gold)
+    return {
+        (a, b): _percentile_interval(point[a] - point[b], boot[a] - boot[b], confidence, n, method)
+        for a, b in differences
+    }
 
 
 def cluster_bootstrap(
@@ -289,16 +290,8 @@ def cluster_bootstrap(
     for b, drawn in enumerate(rng.integers(0, len(labels), (n_resamples, len(labels)))):
         idx = np.concatenate([members[k] for k in drawn])
         values[b] = statistic(*(a[idx] for a in arrays))
-    tail = 100 * (1 - confidence) / 2
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return Interval(
-        float(statistic(*arrays)),
-        float(low),
-        float(high),
-        confidence,
-        len(labels),
-        f"cluster bootstrap over {len(labels)} clusters ({n_resamples} resamples)",
-    )
+    method = f"cluster bootstrap over {len(labels)} clusters ({n_resamples} resamples)"
+    return _percentile_interval(statistic(*arrays), values, confidence, len(labels), method)
 
 
 def paired_bootstrap_statistic(
@@ -336,14 +329,10 @@ def paired_bootstrap_statistic(
         m: np.array([statistic(*(a[k] for a in arrays)) for k in draws])
         for m, arrays in data.items()
     }
-    tail = 100 * (1 - confidence) / 2
     method = f"paired bootstrap over pairs ({n_resamples} resamples)"
-
-    def interval(estimate, values):
-        low, high = np.percentile(values, [tail, 100 - tail])
-        return Interval(float(estimate), float(low), float(high), confidence, n, method)
-
-    out = {m: interval(point[m], boot[m]) for m in data}
+    out = {m: _percentile_interval(point[m], boot[m], confidence, n, method) for m in data}
     for a, b in differences:
-        out[a, b] = interval(point[a] - point[b], boot[a] - boot[b])
+        out[a, b] = _percentile_interval(
+            point[a] - point[b], boot[a] - boot[b], confidence, n, method
+        )
     return out
